@@ -1,0 +1,155 @@
+//! Where the services are: `tests/env/defaults.env`, overridden by environment
+//! variables of the same names, exactly as the shell scripts read it.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const DEFAULTS: &str = include_str!("../env/defaults.env");
+
+/// Addresses and credentials of the test services.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// Everything the scripts own: data, logs, jars, TLS material, build cache.
+    pub home: PathBuf,
+    /// PLAINTEXT listener, `127.0.0.1:<port>`.
+    pub kafka_bootstrap: String,
+    /// SSL listener that requires a client certificate.
+    pub kafka_ssl_bootstrap: String,
+    /// `ca.crt`, `client.crt` and the encrypted `client.key`.
+    pub ssl_dir: PathBuf,
+    pub ssl_key_password: String,
+    pub pg_host: String,
+    pub pg_port: u16,
+    pub pg_user: String,
+    pub pg_password: String,
+    pub pg_database: String,
+}
+
+impl Env {
+    fn load() -> Env {
+        let get = |key: &str| -> String {
+            std::env::var(key).ok().unwrap_or_else(|| default_value(key))
+        };
+        let home = std::env::var_os("DGKAFKA_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home_dir().join(".cache/dgkafka-rs"));
+        let port = |key: &str| -> u16 {
+            let value = get(key);
+            value
+                .parse()
+                .unwrap_or_else(|_| panic!("{key}={value:?} is not a port number"))
+        };
+        Env {
+            ssl_dir: home.join("ssl"),
+            home,
+            kafka_bootstrap: format!("127.0.0.1:{}", port("DGKAFKA_KAFKA_PORT")),
+            kafka_ssl_bootstrap: format!("127.0.0.1:{}", port("DGKAFKA_KAFKA_SSL_PORT")),
+            ssl_key_password: get("DGKAFKA_SSL_KEY_PASSWORD"),
+            pg_host: "127.0.0.1".to_owned(),
+            pg_port: port("DGKAFKA_PG_PORT"),
+            pg_user: get("DGKAFKA_PG_USER"),
+            pg_password: get("DGKAFKA_PG_PASSWORD"),
+            pg_database: get("DGKAFKA_PG_DATABASE"),
+        }
+    }
+
+    /// librdkafka settings for the SSL listener with our client certificate, as the
+    /// seed's `-X` example spells them.
+    pub fn ssl_client_pairs(&self) -> Vec<(String, String)> {
+        let file = |name: &str| self.ssl_dir.join(name).display().to_string();
+        vec![
+            ("security.protocol".into(), "SSL".into()),
+            ("ssl.key.location".into(), file("client.key")),
+            ("ssl.key.password".into(), self.ssl_key_password.clone()),
+            ("ssl.certificate.location".into(), file("client.crt")),
+            ("ssl.ca.location".into(), file("ca.crt")),
+        ]
+    }
+
+    /// A libpq-style connection string with password authentication over TCP.
+    pub fn pg_connection_string(&self) -> String {
+        format!(
+            "host={} port={} user={} password={} dbname={} sslmode=disable",
+            self.pg_host, self.pg_port, self.pg_user, self.pg_password, self.pg_database
+        )
+    }
+
+    /// Where a service's log lives, for failure messages.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.home.join("logs")
+    }
+
+    fn check_reachable(&self) {
+        for (what, addr) in [
+            ("Kafka broker", self.kafka_bootstrap.clone()),
+            ("Kafka SSL listener", self.kafka_ssl_bootstrap.clone()),
+            ("PostgreSQL", format!("{}:{}", self.pg_host, self.pg_port)),
+        ] {
+            let sock: SocketAddr = addr.parse().expect("loopback address");
+            if let Err(e) = TcpStream::connect_timeout(&sock, Duration::from_secs(3)) {
+                panic!(
+                    "the test services are not running: {what} at {addr} is unreachable ({e}).\n\
+                     Start them with `tests/env/up` (logs under {}).",
+                    self.logs_dir().display()
+                );
+            }
+        }
+    }
+}
+
+/// The services of this run, checked reachable on first use.
+pub fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let env = Env::load();
+        env.check_reachable();
+        env
+    })
+}
+
+/// The root of the repository (for scripts under `tests/env/` and fixtures).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn default_value(key: &str) -> String {
+    DEFAULTS
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .find(|(k, _)| k.trim() == key)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_else(|| panic!("{key} is not set and has no default in tests/env/defaults.env"))
+}
+
+fn home_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .expect("HOME is set")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_file_has_every_key_the_kit_reads() {
+        for key in [
+            "DGKAFKA_KAFKA_PORT",
+            "DGKAFKA_KAFKA_SSL_PORT",
+            "DGKAFKA_SSL_KEY_PASSWORD",
+            "DGKAFKA_PG_PORT",
+            "DGKAFKA_PG_USER",
+            "DGKAFKA_PG_PASSWORD",
+            "DGKAFKA_PG_DATABASE",
+        ] {
+            assert!(!default_value(key).is_empty(), "{key}");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Access to the real services that `tests/env/up` starts — an Apache Kafka broker
+//! and a PostgreSQL cluster on loopback — for every crate's integration tests.
+//!
+//! Nothing here mocks a service: helpers talk to the broker through rdkafka, the
+//! Java Kafka tools and `kcat`, and to the database through tokio-postgres.
+//! A helper that cannot reach a service panics with a message saying how to start it,
+//! so a missing service fails a test instead of skipping it.
+
+mod env;
+pub mod kafka;
+pub mod pg;
+pub mod tpch;
+
+pub use env::{Env, env, repo_root};
+pub use kafka::{KcatMessage, create_topic, create_topic_with_kafka_tools, kcat_consume_all};
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A name no other test (in this or an earlier run) has used: topics and tables
+/// outlive a test run, so tests never reuse one.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}_{}_{nanos:x}_{n}", std::process::id())
+}
