@@ -10,7 +10,9 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
 pub fn producer(bootstrap: &str, settings: &[(String, String)]) -> BaseProducer {
     let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", bootstrap).set("enable.idempotence", "true");
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true");
     for (k, v) in settings {
         config.set(k, v);
     }
@@ -34,7 +36,11 @@ pub fn read_n(consumer: &BaseConsumer, count: usize) -> Vec<(i32, i64, String)> 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut out = Vec::new();
     while out.len() < count {
-        assert!(std::time::Instant::now() < deadline, "read {} of {count} messages in 30 s", out.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "read {} of {count} messages in 30 s",
+            out.len()
+        );
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
             Some(Err(e)) => panic!("consume: {e}"),
@@ -49,17 +55,28 @@ pub fn read_n(consumer: &BaseConsumer, count: usize) -> Vec<(i32, i64, String)> 
 }
 
 /// Produces `per_partition` messages `p<partition>-<i>` to each partition, waiting for acks.
-pub fn produce_numbered(producer: &BaseProducer, topic: &str, partitions: i32, per_partition: usize) {
+pub fn produce_numbered(
+    producer: &BaseProducer,
+    topic: &str,
+    partitions: i32,
+    per_partition: usize,
+) {
     for p in 0..partitions {
         for i in 0..per_partition {
             let payload = format!("p{p}-{i}");
             producer
-                .send(BaseRecord::<(), _>::to(topic).partition(p).payload(&payload))
+                .send(
+                    BaseRecord::<(), _>::to(topic)
+                        .partition(p)
+                        .payload(&payload),
+                )
                 .map_err(|(e, _)| e)
                 .expect("enqueue");
         }
     }
-    producer.flush(Duration::from_secs(30)).expect("all messages acknowledged");
+    producer
+        .flush(Duration::from_secs(30))
+        .expect("all messages acknowledged");
 }
 
 #[test]
@@ -81,8 +98,12 @@ fn consumer_assigned_to_explicit_offsets_reads_exactly_that_range() {
 
     let consumer = consumer(&env().kafka_bootstrap, &[]);
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(&topic, 1, Offset::Offset(7)).unwrap();
-    assignment.add_partition_offset(&topic, 2, Offset::Offset(9)).unwrap();
+    assignment
+        .add_partition_offset(&topic, 1, Offset::Offset(7))
+        .unwrap();
+    assignment
+        .add_partition_offset(&topic, 2, Offset::Offset(9))
+        .unwrap();
     consumer.assign(&assignment).expect("assign");
 
     let mut got = read_n(&consumer, 4);
@@ -108,9 +129,14 @@ fn messages_produced_by_kcat_are_read_by_rdkafka() {
 
     let consumer = consumer(&env().kafka_bootstrap, &[]);
     let mut assignment = TopicPartitionList::new();
-    assignment.add_partition_offset(&topic, 0, Offset::Beginning).unwrap();
+    assignment
+        .add_partition_offset(&topic, 0, Offset::Beginning)
+        .unwrap();
     consumer.assign(&assignment).unwrap();
-    let got: Vec<String> = read_n(&consumer, 3).into_iter().map(|(_, _, s)| s).collect();
+    let got: Vec<String> = read_n(&consumer, 3)
+        .into_iter()
+        .map(|(_, _, s)| s)
+        .collect();
     assert_eq!(got, ["alpha", "beta|gamma", "δέλτα"]);
 }
 

@@ -20,7 +20,9 @@ fn produce_and_consume_over_ssl_with_a_client_certificate() {
     let consumer = consumer(&env.kafka_ssl_bootstrap, &tls);
     let mut assignment = TopicPartitionList::new();
     for p in 0..3 {
-        assignment.add_partition_offset(&topic, p, Offset::Beginning).unwrap();
+        assignment
+            .add_partition_offset(&topic, p, Offset::Beginning)
+            .unwrap();
     }
     consumer.assign(&assignment).unwrap();
     let mut got = read_n(&consumer, 6);
@@ -29,7 +31,10 @@ fn produce_and_consume_over_ssl_with_a_client_certificate() {
     assert_eq!(got[5], (2, 1, "p2-1".to_owned()));
 
     // kcat with the same settings sees the same six messages.
-    assert_eq!(kcat_consume_all_with(&topic, &env.kafka_ssl_bootstrap, &tls).len(), 6);
+    assert_eq!(
+        kcat_consume_all_with(&topic, &env.kafka_ssl_bootstrap, &tls).len(),
+        6
+    );
 }
 
 #[test]
@@ -43,7 +48,10 @@ fn ssl_listener_refuses_a_client_without_a_certificate() {
     let consumer = consumer(&env.kafka_ssl_bootstrap, &tls);
     let started = std::time::Instant::now();
     let result = consumer.fetch_metadata(None, Duration::from_secs(10));
-    assert!(result.is_err(), "metadata without a client certificate: {result:?}");
+    assert!(
+        result.is_err(),
+        "metadata without a client certificate: {result:?}"
+    );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
 

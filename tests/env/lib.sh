@@ -60,31 +60,34 @@ fi
 export DGKAFKA_LOG4J_VERSION
 
 # --- paths under $DGKAFKA_HOME (the env contract; see tests/env/README.md) ---
-LOG_DIR=$DGKAFKA_HOME/logs
-RUN_DIR=$DGKAFKA_HOME/run
-SSL_DIR=$DGKAFKA_HOME/ssl
-M2_REPO=$DGKAFKA_HOME/m2
+# shellcheck disable=SC2034 # used by the scripts that source this file
+{
+    LOG_DIR=$DGKAFKA_HOME/logs
+    RUN_DIR=$DGKAFKA_HOME/run
+    SSL_DIR=$DGKAFKA_HOME/ssl
+    M2_REPO=$DGKAFKA_HOME/m2
 
-# Per version, so switching DGKAFKA_KAFKA_VERSION never mixes jars or on-disk formats.
-KAFKA_DIR=$DGKAFKA_HOME/kafka/$DGKAFKA_KAFKA_VERSION
-KAFKA_LIB=$KAFKA_DIR/lib
-KAFKA_CONF=$KAFKA_DIR/config
-KAFKA_DATA=$KAFKA_DIR/data
-KAFKA_SERVER_PROPERTIES=$KAFKA_CONF/server.properties
-KAFKA_LOG4J=$KAFKA_CONF/log4j2.properties
-KAFKA_TOOLS_LOG4J=$KAFKA_CONF/tools-log4j2.properties
-# Version-independent, so `down` finds a broker started under another version.
-KAFKA_PID_FILE=$RUN_DIR/kafka.pid
-KAFKA_LOG=$LOG_DIR/kafka.log
-KAFKA_OUT=$LOG_DIR/kafka.out
-KAFKA_CLIENT_SSL_PROPERTIES=$SSL_DIR/client-ssl.properties
+    # Per version, so switching DGKAFKA_KAFKA_VERSION never mixes jars or on-disk formats.
+    KAFKA_DIR=$DGKAFKA_HOME/kafka/$DGKAFKA_KAFKA_VERSION
+    KAFKA_LIB=$KAFKA_DIR/lib
+    KAFKA_CONF=$KAFKA_DIR/config
+    KAFKA_DATA=$KAFKA_DIR/data
+    KAFKA_SERVER_PROPERTIES=$KAFKA_CONF/server.properties
+    KAFKA_LOG4J=$KAFKA_CONF/log4j2.properties
+    KAFKA_TOOLS_LOG4J=$KAFKA_CONF/tools-log4j2.properties
+    # Version-independent, so `down` finds a broker started under another version.
+    KAFKA_PID_FILE=$RUN_DIR/kafka.pid
+    KAFKA_LOG=$LOG_DIR/kafka.log
+    KAFKA_OUT=$LOG_DIR/kafka.out
+    KAFKA_CLIENT_SSL_PROPERTIES=$SSL_DIR/client-ssl.properties
 
-PG_ROOT=$DGKAFKA_HOME/pg
-PG_SOCKET_DIR=$PG_ROOT/run
-PG_LOG=$LOG_DIR/postgres.log
+    PG_ROOT=$DGKAFKA_HOME/pg
+    PG_SOCKET_DIR=$PG_ROOT/run
+    PG_LOG=$LOG_DIR/postgres.log
 
-INSTALL_LOG=$LOG_DIR/install.log
-MAVEN_LOG=$LOG_DIR/maven.log
+    INSTALL_LOG=$LOG_DIR/install.log
+    MAVEN_LOG=$LOG_DIR/maven.log
+}
 
 # --- helpers ---
 
@@ -178,4 +181,54 @@ kafka_tool_java_opts() {
 require_kafka_lib() {
     [[ -f $KAFKA_LIB/.complete ]] ||
         die "the Kafka $DGKAFKA_KAFKA_VERSION jars are not under $KAFKA_LIB; run tests/env/up"
+}
+
+# Stops our broker (SIGTERM: a controlled shutdown; SIGKILL after 60 s). Keeps its data.
+stop_kafka() {
+    local pid i
+    pid=$(kafka_pid) || return 0
+    say "stopping the Kafka broker (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do
+        [[ -e /proc/$pid ]] || break
+        sleep 1
+    done
+    if [[ -e /proc/$pid ]]; then
+        warn "the Kafka broker (pid $pid) did not stop within 60 s; killing it (log: $KAFKA_LOG)"
+        kill -KILL "$pid" 2>/dev/null || true
+        sleep 1
+    fi
+    rm -f "$KAFKA_PID_FILE"
+}
+
+# The pid of our cluster's postmaster if it is alive. Read directly rather than with
+# `pg_ctl status`, which calls a just-killed postmaster (a zombie until reaped) alive.
+pg_postmaster_pid() {
+    local pid state
+    [[ -r $PG_DATA/postmaster.pid ]] || return 1
+    read -r pid <"$PG_DATA/postmaster.pid" || return 1
+    [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == postgres ]] || return 1
+    state=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ ${state%% *} != [ZX] ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+pg_running() {
+    pg_postmaster_pid >/dev/null
+}
+
+# Stops our PostgreSQL cluster ("fast": ends sessions, then a clean shutdown). Keeps data.
+stop_pg() {
+    pg_paths
+    pg_running || return 0
+    say "stopping PostgreSQL ($PG_DATA)"
+    as_pg "$PG_BIN/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s ||
+        die "PostgreSQL did not stop; see $PG_LOG"
+}
+
+# True when the database answers over TCP with password authentication.
+pg_login_works() {
+    PGPASSWORD=$DGKAFKA_PG_PASSWORD PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -q -A -t \
+        -h 127.0.0.1 -p "$DGKAFKA_PG_PORT" -U "$DGKAFKA_PG_USER" -d "$DGKAFKA_PG_DATABASE" \
+        -c 'select 1' >/dev/null 2>&1
 }

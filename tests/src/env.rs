@@ -30,7 +30,9 @@ pub struct Env {
 impl Env {
     fn load() -> Env {
         let get = |key: &str| -> String {
-            std::env::var(key).ok().unwrap_or_else(|| default_value(key))
+            std::env::var(key)
+                .ok()
+                .unwrap_or_else(|| default_value(key))
         };
         let home = std::env::var_os("DGKAFKA_HOME")
             .map(PathBuf::from)

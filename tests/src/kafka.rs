@@ -31,8 +31,19 @@ pub fn create_topic(name: &str, partitions: i32) {
 /// Creates `name` with the broker's own `kafka-topics` tool (`tests/env/kafka-topics`).
 pub fn create_topic_with_kafka_tools(name: &str, partitions: i32) {
     let output = Command::new(repo_root().join("tests/env/kafka-topics"))
-        .args(["--bootstrap-server", &env().kafka_bootstrap, "--create", "--topic", name])
-        .args(["--partitions", &partitions.to_string(), "--replication-factor", "1"])
+        .args([
+            "--bootstrap-server",
+            &env().kafka_bootstrap,
+            "--create",
+            "--topic",
+            name,
+        ])
+        .args([
+            "--partitions",
+            &partitions.to_string(),
+            "--replication-factor",
+            "1",
+        ])
         .output()
         .expect("run tests/env/kafka-topics");
     assert!(
@@ -65,7 +76,17 @@ pub fn kcat_consume_all_with(
     settings: &[(String, String)],
 ) -> Vec<KcatMessage> {
     let mut cmd = Command::new("kcat");
-    cmd.args(["-C", "-q", "-e", "-o", "beginning", "-b", bootstrap, "-t", topic]);
+    cmd.args([
+        "-C",
+        "-q",
+        "-e",
+        "-o",
+        "beginning",
+        "-b",
+        bootstrap,
+        "-t",
+        topic,
+    ]);
     // Lengths first, so payloads with newlines or any bytes parse exactly.
     cmd.args(["-f", "%p %o %K %S\n%k%s"]);
     for (k, v) in settings {
@@ -116,7 +137,10 @@ fn parse_kcat_output(mut bytes: &[u8]) -> Vec<KcatMessage> {
         let header = std::str::from_utf8(&bytes[..newline]).expect("kcat header is text");
         let fields: Vec<i64> = header
             .split(' ')
-            .map(|f| f.parse().unwrap_or_else(|_| panic!("kcat header {header:?}")))
+            .map(|f| {
+                f.parse()
+                    .unwrap_or_else(|_| panic!("kcat header {header:?}"))
+            })
             .collect();
         let [partition, offset, key_len, payload_len] = fields[..] else {
             panic!("kcat header {header:?} has not 4 fields");

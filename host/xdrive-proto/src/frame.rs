@@ -192,26 +192,9 @@ impl FrameCodec {
     /// it was, except that its capacity may grow to fit the announced frame (only after the
     /// header passed its checks). After an error the stream has lost its place: close it.
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
-        let Some(header) = buf.get(..HEADER_LEN) else {
+        let Some(len) = self.peek_len(buf)? else {
             return Ok(None);
         };
-        let offset = self.decoded_bytes;
-        let magic = i32::from_le_bytes([header[0], header[1], header[2], header[3]]);
-        let len = i32::from_le_bytes([header[4], header[5], header[6], header[7]]);
-        if magic != MAGIC {
-            return Err(FrameError::BadMagic {
-                found: u32::from_le_bytes([header[0], header[1], header[2], header[3]]),
-                offset,
-            });
-        }
-        let len = usize::try_from(len).map_err(|_| FrameError::NegativeLength { len, offset })?;
-        if len > self.max_frame_len {
-            return Err(FrameError::IncomingTooLarge {
-                len,
-                max: self.max_frame_len,
-                offset,
-            });
-        }
         // Cannot overflow: len <= i32::MAX.
         let total = HEADER_LEN + len;
         if buf.len() < total {
@@ -220,8 +203,36 @@ impl FrameCodec {
         }
         buf.advance(HEADER_LEN);
         let payload = buf.split_to(len).freeze();
-        self.decoded_bytes = self.decoded_bytes.saturating_add(total as u64);
+        self.decoded_bytes = self
+            .decoded_bytes
+            .saturating_add(u64::try_from(total).unwrap_or(u64::MAX));
         Ok(Some(Frame::from_payload(payload)))
+    }
+
+    /// Checks the header at the front of `buf`, if it is all there, and returns the payload
+    /// length it announces.
+    fn peek_len(&self, buf: &[u8]) -> Result<Option<usize>, FrameError> {
+        let Some(header) = buf.get(..HEADER_LEN) else {
+            return Ok(None);
+        };
+        let offset = self.decoded_bytes;
+        let magic = [header[0], header[1], header[2], header[3]];
+        if i32::from_le_bytes(magic) != MAGIC {
+            return Err(FrameError::BadMagic {
+                found: u32::from_le_bytes(magic),
+                offset,
+            });
+        }
+        let len = i32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+        let len = usize::try_from(len).map_err(|_| FrameError::NegativeLength { len, offset })?;
+        if len > self.max_frame_len {
+            return Err(FrameError::IncomingTooLarge {
+                len,
+                max: self.max_frame_len,
+                offset,
+            });
+        }
+        Ok(Some(len))
     }
 
     /// Like [`decode`](Self::decode), for when no more input will come: a partial frame left
@@ -232,14 +243,8 @@ impl FrameCodec {
             Some(frame) => Ok(Some(frame)),
             None if buf.is_empty() => Ok(None),
             None => {
-                let need = match buf.get(4..HEADER_LEN) {
-                    // The header passed its checks, so the length is valid.
-                    Some(l) => {
-                        HEADER_LEN + i32::from_le_bytes([l[0], l[1], l[2], l[3]]).unsigned_abs()
-                            as usize
-                    }
-                    None => HEADER_LEN,
-                };
+                // decode() checked the header, if it is all there.
+                let need = HEADER_LEN + self.peek_len(buf)?.unwrap_or(0);
                 Err(FrameError::Truncated {
                     have: buf.len(),
                     need,
@@ -276,13 +281,22 @@ impl FrameCodec {
         msg: &M,
         buf: &mut BytesMut,
     ) -> Result<(), FrameError> {
-        let payload_len = msg.encoded_len();
+        self.encode_with(msg.encoded_len(), buf, |buf| msg.encode_raw(buf))
+    }
+
+    /// Appends a frame of `payload_len` bytes that `write` puts into `buf` (it must put
+    /// exactly that many). The length is checked before anything is written.
+    pub fn encode_with(
+        &self,
+        payload_len: usize,
+        buf: &mut BytesMut,
+        write: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), FrameError> {
         let len = self.check_outgoing(payload_len)?;
         buf.reserve(HEADER_LEN + payload_len);
         put_header(buf, len);
         let before = buf.len();
-        // Cannot fail: the capacity was reserved above, and BytesMut grows anyway.
-        msg.encode_raw(buf);
+        write(buf);
         debug_assert_eq!(buf.len() - before, payload_len);
         Ok(())
     }
@@ -459,16 +473,17 @@ mod tests {
         let err = codec.encode(b"12345", &mut buf).unwrap_err();
         assert_eq!(err, FrameError::OutgoingTooLarge { len: 5, max: 4 });
         assert!(buf.is_empty());
-        let msg = crate::message::OpSpec {
-            op: "read".into(),
-        };
+        let msg = crate::message::OpSpec { op: "read".into() };
         assert!(codec.encode_message(&msg, &mut buf).is_err());
         assert!(buf.is_empty());
     }
 
     #[test]
     fn max_is_capped_at_i32_max() {
-        assert_eq!(FrameCodec::new(usize::MAX).max_frame_len(), i32::MAX as usize);
+        assert_eq!(
+            FrameCodec::new(usize::MAX).max_frame_len(),
+            i32::MAX as usize
+        );
     }
 
     #[test]
@@ -507,5 +522,55 @@ mod tests {
             .encode(&prost::Message::encode_to_vec(&msg), &mut b)
             .unwrap();
         assert_eq!(a, b);
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::testing;
+
+    proptest! {
+        #![proptest_config(testing::config(256))]
+
+        #[test]
+        fn frames_survive_any_chunking(
+            payloads in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..6),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        ) {
+            let codec = FrameCodec::default();
+            let mut wire = BytesMut::new();
+            for p in &payloads {
+                codec.encode(p, &mut wire).unwrap();
+            }
+            let wire = wire.freeze();
+            let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+            cuts.push(wire.len());
+            cuts.sort_unstable();
+            let mut decoder = FrameCodec::default();
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut at = 0;
+            for cut in cuts {
+                buf.extend_from_slice(&wire[at..cut]);
+                at = cut;
+                while let Some(f) = decoder.decode(&mut buf).unwrap() {
+                    got.push(f.payload().to_vec());
+                }
+            }
+            prop_assert_eq!(got, payloads);
+            prop_assert_eq!(decoder.decode_eof(&mut buf).unwrap(), None);
+        }
+
+        #[test]
+        fn decoder_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64), max in 0..32usize) {
+            let mut codec = FrameCodec::new(max);
+            let mut buf = BytesMut::from(&bytes[..]);
+            while let Ok(Some(frame)) = codec.decode(&mut buf) {
+                prop_assert!(frame.payload().len() <= max);
+            }
+        }
     }
 }
