@@ -12,6 +12,8 @@
 #   REPS=N        repetitions per tool, alternating which goes first (default 5)
 #   BENCH_X="k=v k=v"  producer settings given to both tools with -X (default: csv2kafka's
 #                 own defaults spelled out, so kcat gets the same ones)
+#   SETTLE=SECS   pause after `sync` before each run (default 2), so the broker's writing
+#                 back of the previous run does not slow the next one
 #
 # The input comes from the test kit's generator, built and run by this script:
 #   cargo run --release -p dgkafka-testkit --bin tpch-customer -- --rows N > file
@@ -30,7 +32,7 @@ ROWS=${ROWS:-1000000}
 REPS=${REPS:-5}
 BENCH_X=${BENCH_X:-"enable.idempotence=true compression.codec=lz4 linger.ms=20 \
 batch.size=1000000 batch.num.messages=100000 queue.buffering.max.messages=100000 \
-queue.buffering.max.kbytes=32768 partitioner=murmur2_random"}
+queue.buffering.max.kbytes=32768 partitioner=murmur2_random enable.sparse.connections=false"}
 bootstrap=127.0.0.1:$DGKAFKA_KAFKA_PORT
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$DGKAFKA_HOME/target}
 
@@ -86,6 +88,10 @@ run() {
     local tool=$1 topic out
     topic=$(new_topic "$tool")
     out=$work/$tool.time
+    # Let the broker write back the previous run's data first, so that no run pays for
+    # the one before it.
+    sync
+    sleep "${SETTLE:-2}"
     case $tool in
         kcat)
             /usr/bin/time -f '%e %M' -o "$out" \
@@ -106,7 +112,7 @@ run() {
     printf '%s %s\n' "$secs" "$rss" >>"$work/$tool.results"
 }
 
-bench "$ROWS rows ($((bytes / 1000000)) MB), $REPS repetitions, -X $BENCH_X"
+bench "$ROWS rows ($(((bytes + 500000) / 1000000)) MB), $REPS repetitions, -X $BENCH_X"
 for ((i = 1; i <= REPS; i++)); do
     if ((i % 2)); then
         run kcat

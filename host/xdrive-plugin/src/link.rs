@@ -131,6 +131,17 @@ impl<S: Read + Write> Link<S> {
         self.maybe_write()
     }
 
+    /// Queues whatever frames `encode` appends with the link's codec (it must append
+    /// whole frames, or nothing).
+    pub(crate) fn queue_with<T>(
+        &mut self,
+        encode: impl FnOnce(&FrameCodec, &mut BytesMut) -> T,
+    ) -> Result<T, LinkError> {
+        let t = encode(&self.codec, &mut self.outbuf);
+        self.maybe_write()?;
+        Ok(t)
+    }
+
     /// Queues the zero-length frame.
     pub(crate) fn send_end(&mut self) -> Result<(), LinkError> {
         self.codec.encode_end(&mut self.outbuf);

@@ -13,6 +13,7 @@ use xdrive_proto::message::{
 };
 use xdrive_proto::page::{PageBuilder, PageLimits, PageReader};
 use xdrive_proto::schema::Schema;
+use xdrive_proto::wire::WireXCol;
 
 use crate::link::{Link, LinkError};
 
@@ -251,13 +252,32 @@ impl PageSink<'_> {
         self.finish_page(xcols.first().map_or(0, |c| c.nrow))
     }
 
-    /// Finishes the builder's page and sends it, unless it is empty.
+    /// Finishes the builder's page and sends it, unless it is empty: the page is encoded
+    /// straight from the builder into the link's buffer (no `XCol`s are built), then
+    /// flushed to xdrive. The builder must have [`schema`](Self::schema)'s columns.
     pub fn send_builder(&mut self, builder: &mut PageBuilder) -> Result<(), PluginError> {
         if builder.is_empty() {
             return Ok(());
         }
-        let xcols = builder.finish()?;
-        self.send_page(&xcols)
+        if builder.schema() != &self.schema {
+            let names = |s: &Schema| {
+                s.columns()
+                    .iter()
+                    .map(|c| format!("{} {}", c.name, c.spq))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(PluginError::new(format!(
+                "plugin bug: a page has columns ({}), the read asked for ({})",
+                names(builder.schema()),
+                names(&self.schema)
+            )));
+        }
+        let r = self
+            .link
+            .queue_with(|codec, out| builder.finish_into_frames(codec, true, out));
+        let nrow = self.track(r)??;
+        self.finish_page(i32::try_from(nrow).unwrap_or(i32::MAX))
     }
 
     /// Sends one page already encoded: per column, the protobuf bytes of its
@@ -326,7 +346,7 @@ impl PageSink<'_> {
         Ok(())
     }
 
-    fn track(&mut self, r: Result<(), LinkError>) -> Result<(), PluginError> {
+    fn track<T>(&mut self, r: Result<T, LinkError>) -> Result<T, PluginError> {
         r.map_err(|e| {
             let err = PluginError::new(error_chain(&e));
             self.failed = Some(e);
@@ -356,23 +376,44 @@ impl PageSource<'_> {
     }
 
     /// The next page, checked against [`schema`](Self::schema); `None` once the writer
-    /// ended the write.
+    /// ended the write. Its text and bytes values share the frames' memory (no copy, no
+    /// allocation per value).
     pub fn next_page(&mut self) -> Result<Option<PageReader>, PluginError> {
-        match self.next_xcols()? {
+        let xcols = self.next_columns(|frame| {
+            let xcol = WireXCol::decode(frame.into_payload())?;
+            let nrow = xcol.nrow();
+            Ok((xcol, nrow))
+        })?;
+        match xcols {
             None => Ok(None),
-            Some(xcols) => Ok(Some(PageReader::new(&self.schema, xcols)?)),
+            Some(xcols) => Ok(Some(PageReader::from_wire(&self.schema, xcols)?)),
         }
     }
 
     /// The next page's `XCol`s as received (unchecked); `None` once the writer ended the
     /// write.
     pub fn next_xcols(&mut self) -> Result<Option<Vec<XCol>>, PluginError> {
+        self.next_columns(|frame| {
+            let xcol: XCol = message::decode(frame)?;
+            let nrow = xcol.nrow;
+            Ok((xcol, nrow))
+        })
+    }
+
+    /// Reads the next page's columns with `decode` (which also returns each one's
+    /// `nrow`); `None` once the writer ended the write (an end frame, or an `XCol` with
+    /// `nrow` 0, where a page starts).
+    fn next_columns<T>(
+        &mut self,
+        mut decode: impl FnMut(Frame) -> Result<(T, i32), PluginError>,
+    ) -> Result<Option<Vec<T>>, PluginError> {
         if self.ended {
             return Ok(None);
         }
         self.settle()?;
         let ncol = self.schema.len();
         let mut xcols = Vec::with_capacity(ncol);
+        let mut page_nrow = 0;
         for i in 0..ncol {
             let frame = self.link.read_frame();
             let frame = match self.track(frame)? {
@@ -388,8 +429,11 @@ impl PageSource<'_> {
             let xcol = match frame {
                 Frame::End => None,
                 frame => {
-                    let xcol: XCol = message::decode(frame)?;
-                    (xcol.nrow != 0).then_some(xcol)
+                    let (xcol, nrow) = decode(frame)?;
+                    if i == 0 {
+                        page_nrow = nrow;
+                    }
+                    (nrow != 0).then_some(xcol)
                 }
             };
             match xcol {
@@ -411,7 +455,7 @@ impl PageSource<'_> {
             }
         }
         self.pages += 1;
-        self.rows += u64::try_from(xcols[0].nrow).unwrap_or(0);
+        self.rows += u64::try_from(page_nrow).unwrap_or(0);
         Ok(Some(xcols))
     }
 

@@ -1,14 +1,16 @@
 //! Page encode and decode throughput, one core, for a TPC-H `customer`-like page (int4, text
 //! and float8 columns), against a `memcpy` of the same wire bytes measured in the same run.
 //!
-//! - `encode`: push every value into a `PageBuilder`, finish the page, frame each column as
-//!   an `XColDataReply` (what a plugin does per page).
-//! - `decode`: take the frames off the wire, decode each `XColDataReply`, check the page with
-//!   `PageReader`, and read every value through the column views (what the loader does).
+//! - `encode`: push every value into a reused `PageBuilder` and encode the page straight
+//!   into `XColDataReply` frames with `finish_into_frames` (what a plugin does per page).
+//! - `decode`: take the frames off the wire, decode each `XColDataReply` with the borrowing
+//!   decoder (`wire::decode_xcol_reply`), check the page with `PageReader::from_wire`, and
+//!   read every value through the column views with `get` (what the loader does).
+//!   `decode_bytes` reads text with `get_bytes` instead, skipping `get`'s second UTF-8 check.
 //! - `memcpy`: copy the page's wire bytes into a reused buffer (the floor).
 //! - `prost_encode` / `prost_decode`: prost alone on the same page's ready-made `XCol`s
-//!   (frame them; take them off the wire), so the ratios show what building, checking and
-//!   reading pages add to protobuf itself.
+//!   (frame them; take them off the wire into `XCol`s, one `String` per text value), so the
+//!   ratios show what our paths cost against protobuf itself.
 //!
 //! Throughput is in bytes of wire format per second. Run with
 //! `cargo bench -p xdrive-proto --bench pages`.
@@ -23,6 +25,7 @@ use xdrive_proto::message::{self, XColDataReply};
 use xdrive_proto::page::{PageBuilder, PageLimits, PageReader, Value};
 use xdrive_proto::schema::{Column, Schema};
 use xdrive_proto::spq::SpqType;
+use xdrive_proto::wire;
 
 const ROWS: usize = 4096;
 
@@ -97,15 +100,8 @@ fn customers() -> Vec<Customer> {
         .collect()
 }
 
-/// Builds the page and frames it into `wire`.
-fn encode(schema: &Schema, rows: &[Customer], codec: &FrameCodec, wire: &mut BytesMut) {
-    let mut b = PageBuilder::new(
-        schema.clone(),
-        PageLimits {
-            max_rows: ROWS,
-            max_bytes: usize::MAX,
-        },
-    );
+/// Builds the page with `b` and frames it into `wire`.
+fn encode(b: &mut PageBuilder, rows: &[Customer], codec: &FrameCodec, wire: &mut BytesMut) {
     for r in rows {
         b.push(Value::Int32(r.custkey)).unwrap();
         b.push(Value::Text(&r.name)).unwrap();
@@ -117,28 +113,40 @@ fn encode(schema: &Schema, rows: &[Customer], codec: &FrameCodec, wire: &mut Byt
         b.push(Value::Text(&r.comment)).unwrap();
         b.end_row().unwrap();
     }
-    for xcol in b.finish().unwrap() {
-        message::encode_xcol_reply(codec, &xcol, wire).unwrap();
-    }
+    b.finish_into_frames(codec, true, wire).unwrap();
 }
 
-/// Decodes the page's frames, checks it and reads every value; returns a checksum.
-fn decode(schema: &Schema, wire: &mut BytesMut) -> usize {
+fn builder(schema: &Schema) -> PageBuilder {
+    PageBuilder::new(
+        schema.clone(),
+        PageLimits {
+            max_rows: ROWS,
+            max_bytes: usize::MAX,
+        },
+    )
+}
+
+/// Decodes the page's frames, checks it and reads every value (text with `get`, or with
+/// `get_bytes` when `raw`); returns a checksum.
+fn decode(schema: &Schema, wire: &mut BytesMut, raw: bool) -> usize {
     let mut codec = FrameCodec::default();
     let mut xcols = Vec::with_capacity(schema.len());
     while let Some(frame) = codec.decode(wire).unwrap() {
-        let reply: XColDataReply = message::decode(frame).unwrap();
+        let reply = wire::decode_xcol_reply(frame.into_payload()).unwrap();
         xcols.push(reply.data.unwrap());
     }
-    let page = PageReader::new(schema, xcols).unwrap();
+    let page = PageReader::from_wire(schema, xcols).unwrap();
     let mut sum = 0usize;
     for col in page.columns() {
-        for v in col.iter() {
-            sum = sum.wrapping_add(match v {
-                Some(Value::Text(s)) => s.len(),
-                Some(Value::Int32(x)) => x as usize,
-                Some(Value::Double(x)) => x as usize,
-                _ => 0,
+        for row in 0..col.len() {
+            sum = sum.wrapping_add(match col.get_bytes(row) {
+                Some(b) if raw => b.len(),
+                _ => match col.get(row) {
+                    Some(Value::Text(s)) => s.len(),
+                    Some(Value::Int32(x)) => x as usize,
+                    Some(Value::Double(x)) => x as usize,
+                    _ => 0,
+                },
             });
         }
     }
@@ -173,7 +181,7 @@ fn pages(c: &mut Criterion) {
     let rows = customers();
     let codec = FrameCodec::default();
     let mut wire = BytesMut::new();
-    encode(&schema, &rows, &codec, &mut wire);
+    encode(&mut builder(&schema), &rows, &codec, &mut wire);
     let wire = wire.freeze();
     let len = wire.len();
 
@@ -207,7 +215,8 @@ fn pages(c: &mut Criterion) {
     let mut buf = BytesMut::with_capacity(len);
     let mut out = BytesMut::with_capacity(len);
     let mut out2 = BytesMut::with_capacity(len);
-    let [memcpy, penc, pdec, enc, dec] = best_rates(
+    let mut b = builder(&schema);
+    let [memcpy, penc, pdec, enc, dec, dec_raw] = best_rates(
         len,
         [
             &mut || {
@@ -225,11 +234,15 @@ fn pages(c: &mut Criterion) {
             },
             &mut || {
                 out2.clear();
-                encode(&schema, black_box(&rows), &codec, &mut out2);
+                encode(&mut b, black_box(&rows), &codec, &mut out2);
             },
             &mut || {
                 let mut w = BytesMut::from(&wire[..]);
-                black_box(decode(&schema, &mut w));
+                black_box(decode(&schema, &mut w, false));
+            },
+            &mut || {
+                let mut w = BytesMut::from(&wire[..]);
+                black_box(decode(&schema, &mut w, true));
             },
         ],
     );
@@ -238,7 +251,9 @@ fn pages(c: &mut Criterion) {
         "pages: {ROWS} customer rows, {len} wire bytes per page, one core:\n  \
          encode {:.0} MB/s = {:.0} rows/s = {:.2}x prost alone ({:.0} MB/s), {:.4}x memcpy \
          ({:.0} MB/s)\n  \
-         decode {:.0} MB/s = {:.0} rows/s = {:.2}x prost alone ({:.0} MB/s), {:.4}x memcpy",
+         decode {:.0} MB/s = {:.0} rows/s = {:.2}x prost alone ({:.0} MB/s), {:.4}x memcpy\n  \
+         decode_bytes {:.0} MB/s = {:.2}x prost alone (text read as bytes, no second UTF-8 \
+         check)",
         mb(enc),
         enc / len as f64 * ROWS as f64,
         enc / penc,
@@ -250,6 +265,8 @@ fn pages(c: &mut Criterion) {
         dec / pdec,
         mb(pdec),
         dec / memcpy,
+        mb(dec_raw),
+        dec_raw / pdec,
     );
 
     let mut group = c.benchmark_group("customer_page");
@@ -272,16 +289,22 @@ fn pages(c: &mut Criterion) {
             prost_decode(&mut w)
         })
     });
-    group.bench_function("encode", |b| {
-        b.iter(|| {
+    group.bench_function("encode", |bench| {
+        bench.iter(|| {
             out.clear();
-            encode(&schema, black_box(&rows), &codec, &mut out);
+            encode(&mut b, black_box(&rows), &codec, &mut out);
         })
     });
-    group.bench_function("decode", |b| {
-        b.iter(|| {
+    group.bench_function("decode", |bench| {
+        bench.iter(|| {
             let mut w = BytesMut::from(&wire[..]);
-            decode(&schema, &mut w)
+            decode(&schema, &mut w, false)
+        })
+    });
+    group.bench_function("decode_bytes", |bench| {
+        bench.iter(|| {
+            let mut w = BytesMut::from(&wire[..]);
+            decode(&schema, &mut w, true)
         })
     });
     group.finish();

@@ -83,6 +83,7 @@ pub mod page;
 pub mod query;
 pub mod schema;
 pub mod spq;
+pub mod wire;
 
 #[cfg(test)]
 mod testing;

@@ -66,6 +66,18 @@ pub enum MessageError {
         #[source]
         source: prost::DecodeError,
     },
+    /// The payload is not a valid `XCol` or `XColDataReply` (found by the borrowing
+    /// decoder of [`crate::wire`]).
+    #[error("cannot decode a {len}-byte frame payload as an xdrive {message}")]
+    Wire {
+        /// The message expected.
+        message: &'static str,
+        /// The payload length.
+        len: usize,
+        /// What is wrong.
+        #[source]
+        source: crate::wire::WireError,
+    },
 }
 
 /// Decodes `frame` as an `M`. A zero-length frame decodes to `M::default()`, as protobuf

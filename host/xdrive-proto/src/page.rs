@@ -44,11 +44,12 @@
 //! ```
 
 use bytes::{Bytes, BytesMut};
-use prost::encoding::encoded_len_varint;
 
+use crate::frame::{FrameCodec, FrameError};
 use crate::message::XCol;
 use crate::schema::{Column, Schema};
 use crate::spq::{Carrier, MICROS_PER_DAY, SpqType};
+use crate::wire::{Span, WireError, WireXCol, Writer, varint_len};
 
 /// One value, typed by its SPQ type. Borrowed for text and bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -246,6 +247,39 @@ pub enum PageError {
         /// What it must be.
         rule: &'static str,
     },
+    /// An incoming text value is not valid UTF-8.
+    #[error(
+        "column \"{column}\" row {row}: the {spq} value is not valid UTF-8 (invalid byte at \
+         offset {valid_up_to})"
+    )]
+    InvalidText {
+        /// Column name.
+        column: String,
+        /// Row within the page.
+        row: usize,
+        /// Its type.
+        spq: SpqType,
+        /// How many bytes of the value are valid.
+        valid_up_to: usize,
+    },
+    /// An incoming page column is not a valid protobuf `XCol`.
+    #[error("column {index} of the page cannot be decoded")]
+    Decode {
+        /// Position in the page.
+        index: usize,
+        /// What is wrong.
+        #[source]
+        source: WireError,
+    },
+    /// A column of a page to send does not fit a frame.
+    #[error("column \"{column}\" of the page cannot be sent")]
+    Frame {
+        /// Column name.
+        column: String,
+        /// The framing error.
+        #[source]
+        source: FrameError,
+    },
 }
 
 /// Bounds on the pages a [`PageBuilder`] makes.
@@ -275,11 +309,17 @@ const MAX_NROW: usize = i32::MAX as usize;
 
 /// Builds pages row by row: per row, one [`push`](Self::push) or
 /// [`push_null`](Self::push_null) per column in schema order, then
-/// [`end_row`](Self::end_row); when [`is_full`](Self::is_full), [`finish`](Self::finish)
-/// takes the page out and the builder starts the next one.
+/// [`end_row`](Self::end_row); when [`is_full`](Self::is_full), take the page out: encoded
+/// straight into frames with [`finish_into_frames`](Self::finish_into_frames) (the fast
+/// path), or as prost `XCol`s with [`finish`](Self::finish). The builder then starts the
+/// next page.
 ///
 /// A row that fails half-way (a value that does not parse, say) is dropped with
 /// [`abandon_row`](Self::abandon_row).
+///
+/// Text and bytes values are kept back to back in one buffer per column, with where each
+/// ends: pushing a value never allocates on its own, and the buffers are reused from page
+/// to page by `finish_into_frames`.
 #[derive(Debug)]
 pub struct PageBuilder {
     schema: Schema,
@@ -306,8 +346,13 @@ enum Data {
     I64(Vec<i64>),
     F32(Vec<f32>),
     F64(Vec<f64>),
-    Str(Vec<String>),
-    /// All values back to back in one buffer, and where each ends: one allocation per page.
+    /// All values back to back in one string, and where each ends.
+    Str {
+        arena: String,
+        ends: Vec<usize>,
+    },
+    /// All values back to back in one buffer, and where each ends (a `BytesMut`, so that
+    /// [`PageBuilder::finish`] hands out shared slices of it).
     Bin {
         arena: BytesMut,
         ends: Vec<usize>,
@@ -321,7 +366,10 @@ impl Data {
             Carrier::I64 => Data::I64(Vec::new()),
             Carrier::F32 => Data::F32(Vec::new()),
             Carrier::F64 => Data::F64(Vec::new()),
-            Carrier::Str => Data::Str(Vec::new()),
+            Carrier::Str => Data::Str {
+                arena: String::new(),
+                ends: Vec::new(),
+            },
             Carrier::Bin => Data::Bin {
                 arena: BytesMut::new(),
                 ends: Vec::new(),
@@ -336,7 +384,7 @@ impl Data {
             Data::I64(v) => v.push(0),
             Data::F32(v) => v.push(0.0),
             Data::F64(v) => v.push(0.0),
-            Data::Str(v) => v.push(String::new()),
+            Data::Str { arena, ends } => ends.push(arena.len()),
             Data::Bin { arena, ends } => ends.push(arena.len()),
         }
         self.value_len_of_last()
@@ -348,8 +396,7 @@ impl Data {
             Data::I64(v) => v.last().map_or(0, |&x| int64_len(x)),
             Data::F32(_) => 4,
             Data::F64(_) => 8,
-            Data::Str(v) => v.last().map_or(0, |s| len_delimited(s.len())),
-            Data::Bin { ends, .. } => {
+            Data::Str { ends, .. } | Data::Bin { ends, .. } => {
                 let start = ends.len().checked_sub(2).map_or(0, |i| ends[i]);
                 len_delimited(ends.last().map_or(0, |&e| e - start))
             }
@@ -362,27 +409,167 @@ impl Data {
             Data::I64(v) => v.truncate(n),
             Data::F32(v) => v.truncate(n),
             Data::F64(v) => v.truncate(n),
-            Data::Str(v) => v.truncate(n),
+            Data::Str { arena, ends } => {
+                ends.truncate(n);
+                arena.truncate(ends.last().copied().unwrap_or(0));
+            }
             Data::Bin { arena, ends } => {
                 ends.truncate(n);
                 arena.truncate(ends.last().copied().unwrap_or(0));
             }
         }
     }
+
+    /// Empties the carrier, keeping its capacity.
+    fn clear(&mut self) {
+        match self {
+            Data::I32(v) => v.clear(),
+            Data::I64(v) => v.clear(),
+            Data::F32(v) => v.clear(),
+            Data::F64(v) => v.clear(),
+            Data::Str { arena, ends } => {
+                arena.clear();
+                ends.clear();
+            }
+            Data::Bin { arena, ends } => {
+                arena.clear();
+                ends.clear();
+            }
+        }
+    }
+
+    /// The encoded length of the carrier's field(s) in an `XCol`.
+    fn encoded_len(&self) -> usize {
+        fn packed(content: usize) -> usize {
+            if content == 0 {
+                0
+            } else {
+                1 + varint_len(content as u64) + content
+            }
+        }
+        match self {
+            Data::I32(v) => packed(v.iter().map(|&x| int32_len(x)).sum()),
+            Data::I64(v) => packed(v.iter().map(|&x| int64_len(x)).sum()),
+            Data::F32(v) => packed(4 * v.len()),
+            Data::F64(v) => packed(8 * v.len()),
+            Data::Str { arena, ends } => var_len(arena.len(), ends),
+            Data::Bin { arena, ends } => var_len(arena.len(), ends),
+        }
+    }
+
+    /// Writes the carrier's field(s) of an `XCol`, as prost would.
+    fn write(&self, w: &mut Writer<'_>) {
+        match self {
+            Data::I32(v) if !v.is_empty() => {
+                w.key(5, WIRE_LEN);
+                w.varint(v.iter().map(|&x| int32_len(x)).sum::<usize>() as u64);
+                for &x in v {
+                    w.varint(i64::from(x) as u64);
+                }
+            }
+            Data::I64(v) if !v.is_empty() => {
+                w.key(6, WIRE_LEN);
+                w.varint(v.iter().map(|&x| int64_len(x)).sum::<usize>() as u64);
+                for &x in v {
+                    w.varint(x as u64);
+                }
+            }
+            Data::F32(v) if !v.is_empty() => {
+                w.key(7, WIRE_LEN);
+                w.varint(4 * v.len() as u64);
+                for &x in v {
+                    w.bytes(&x.to_le_bytes());
+                }
+            }
+            Data::F64(v) if !v.is_empty() => {
+                w.key(8, WIRE_LEN);
+                w.varint(8 * v.len() as u64);
+                for &x in v {
+                    w.bytes(&x.to_le_bytes());
+                }
+            }
+            Data::Str { arena, ends } => write_var(w, 4, arena.as_bytes(), ends),
+            Data::Bin { arena, ends } => write_var(w, 9, arena, ends),
+            _ => {}
+        }
+    }
+}
+
+/// The encoded length of a `repeated string`/`bytes` field of values `arena` cut at `ends`.
+fn var_len(arena_len: usize, ends: &[usize]) -> usize {
+    let mut start = 0;
+    let mut headers = 0;
+    for &end in ends {
+        headers += 1 + varint_len((end - start) as u64);
+        start = end;
+    }
+    headers + arena_len
+}
+
+fn write_var(w: &mut Writer<'_>, field: u8, arena: &[u8], ends: &[usize]) {
+    let mut start = 0;
+    for &end in ends {
+        w.key(field, WIRE_LEN);
+        w.varint((end - start) as u64);
+        w.bytes(&arena[start..end]);
+        start = end;
+    }
+}
+
+/// Wire type 2, length-delimited.
+const WIRE_LEN: u8 = 2;
+/// Wire type 0, varint.
+const WIRE_VARINT: u8 = 0;
+
+impl ColumnBuf {
+    /// The encoded length of this column as an `XCol` named `name` with `nrow` rows.
+    fn xcol_len(&self, name: &str, nrow: i32) -> usize {
+        let mut len = 0;
+        if !name.is_empty() {
+            len += len_delimited(name.len());
+        }
+        if nrow != 0 {
+            len += 1 + int32_len(nrow);
+        }
+        if !self.nulls.is_empty() {
+            len += len_delimited(self.nulls.len());
+        }
+        len + self.data.encoded_len()
+    }
+
+    /// Writes this column as an `XCol`, field by field in prost's order, skipping fields
+    /// that hold their defaults as proto3 does.
+    fn write_xcol(&self, name: &str, nrow: i32, w: &mut Writer<'_>) {
+        if !name.is_empty() {
+            w.key(1, WIRE_LEN);
+            w.varint(name.len() as u64);
+            w.bytes(name.as_bytes());
+        }
+        if nrow != 0 {
+            w.key(2, WIRE_VARINT);
+            w.varint(i64::from(nrow) as u64);
+        }
+        if !self.nulls.is_empty() {
+            w.key(3, WIRE_LEN);
+            w.varint(self.nulls.len() as u64);
+            w.bools(&self.nulls);
+        }
+        self.data.write(w);
+    }
 }
 
 /// Encoded length of an `int32` (negative values take 10 bytes, sign-extended).
 fn int32_len(x: i32) -> usize {
-    encoded_len_varint(i64::from(x) as u64)
+    varint_len(i64::from(x) as u64)
 }
 
 fn int64_len(x: i64) -> usize {
-    encoded_len_varint(x as u64)
+    varint_len(x as u64)
 }
 
 /// Encoded length of one element of a repeated `string`/`bytes`: tag, length, bytes.
 fn len_delimited(len: usize) -> usize {
-    1 + encoded_len_varint(len as u64) + len
+    1 + varint_len(len as u64) + len
 }
 
 impl PageBuilder {
@@ -469,8 +656,9 @@ impl PageBuilder {
                 v.push(x);
                 8
             }
-            (Data::Str(v), Value::Text(s) | Value::Json(s) | Value::Numeric(s)) => {
-                v.push(s.to_owned());
+            (Data::Str { arena, ends }, Value::Text(s) | Value::Json(s) | Value::Numeric(s)) => {
+                arena.push_str(s);
+                ends.push(arena.len());
                 len_delimited(s.len())
             }
             (Data::Bin { arena, ends }, Value::Bytea(b)) => {
@@ -552,9 +740,7 @@ impl PageBuilder {
         self.row_bytes = 0;
     }
 
-    /// Takes the page out: one `XCol` per column, in schema order (an empty page has
-    /// `nrow` 0). The builder starts a new page. Refused in the middle of a row.
-    pub fn finish(&mut self) -> Result<Vec<XCol>, PageError> {
+    fn check_no_row_in_progress(&self) -> Result<(), PageError> {
         if self.cursor != 0 {
             return Err(PageError::RowInProgress {
                 row: self.nrow,
@@ -562,6 +748,16 @@ impl PageBuilder {
                 ncol: self.columns.len(),
             });
         }
+        Ok(())
+    }
+
+    /// Takes the page out: one `XCol` per column, in schema order (an empty page has
+    /// `nrow` 0). The builder starts a new page. Refused in the middle of a row.
+    ///
+    /// This allocates a `String` per text value; to send a page, prefer
+    /// [`finish_into_frames`](Self::finish_into_frames).
+    pub fn finish(&mut self) -> Result<Vec<XCol>, PageError> {
+        self.check_no_row_in_progress()?;
         // Cannot fail: nrow <= MAX_NROW.
         let nrow = i32::try_from(self.nrow).unwrap_or(i32::MAX);
         let capacity = self.nrow;
@@ -589,7 +785,19 @@ impl PageBuilder {
                     Data::F64(v) => {
                         xcol.f64data = std::mem::replace(v, Vec::with_capacity(capacity))
                     }
-                    Data::Str(v) => xcol.sdata = std::mem::replace(v, Vec::with_capacity(capacity)),
+                    Data::Str { arena, ends } => {
+                        let mut start = 0;
+                        xcol.sdata = ends
+                            .iter()
+                            .map(|&end| {
+                                let s = arena[start..end].to_owned();
+                                start = end;
+                                s
+                            })
+                            .collect();
+                        arena.clear();
+                        ends.clear();
+                    }
                     Data::Bin { arena, ends } => {
                         let all: Bytes = arena.split().freeze();
                         let mut start = 0;
@@ -610,6 +818,73 @@ impl PageBuilder {
         self.bytes = 0;
         Ok(xcols)
     }
+
+    /// Takes the page out like [`finish`](Self::finish), but encodes it straight into
+    /// frames of `codec` appended to `out`, one per column in schema order: an
+    /// `XColDataReply { data: XCol }` when `reply` (a read's page), a bare `XCol` otherwise
+    /// (a write's page). The bytes are exactly those prost encodes for `finish`'s `XCol`s,
+    /// without building them. Returns the page's row count.
+    ///
+    /// An empty page writes nothing (a bare `XCol` with `nrow` 0 would end a write).
+    /// Refused in the middle of a row (the page stays). When a column does not fit a frame,
+    /// nothing is added to `out` and the page is dropped. The builder keeps its buffers for
+    /// the next page.
+    pub fn finish_into_frames(
+        &mut self,
+        codec: &FrameCodec,
+        reply: bool,
+        out: &mut BytesMut,
+    ) -> Result<usize, PageError> {
+        self.check_no_row_in_progress()?;
+        let nrow = self.nrow;
+        let written = if nrow == 0 {
+            Ok(())
+        } else {
+            self.encode_frames(codec, reply, out)
+        };
+        for col in &mut self.columns {
+            col.nulls.clear();
+            col.data.clear();
+        }
+        self.nrow = 0;
+        self.bytes = 0;
+        written.map(|()| nrow)
+    }
+
+    fn encode_frames(
+        &self,
+        codec: &FrameCodec,
+        reply: bool,
+        out: &mut BytesMut,
+    ) -> Result<(), PageError> {
+        let mark = out.len();
+        // Cannot fail: nrow <= MAX_NROW.
+        let nrow = i32::try_from(self.nrow).unwrap_or(i32::MAX);
+        for (col, column) in self.columns.iter().zip(self.schema.columns()) {
+            let body = col.xcol_len(&column.name, nrow);
+            let payload = if reply { len_delimited(body) } else { body };
+            let written = codec.encode_with(payload, out, |out| {
+                let start = out.len();
+                out.resize(start + payload, 0);
+                let mut w = Writer::new(&mut out[start..]);
+                if reply {
+                    // XColDataReply.data, field 3.
+                    w.key(3, WIRE_LEN);
+                    w.varint(body as u64);
+                }
+                col.write_xcol(&column.name, nrow, &mut w);
+                debug_assert_eq!(w.written(), payload);
+            });
+            if let Err(source) = written {
+                out.truncate(mark);
+                return Err(PageError::Frame {
+                    column: column.name.clone(),
+                    source,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 fn push_i32(v: &mut Vec<i32>, x: i32) -> usize {
@@ -617,16 +892,69 @@ fn push_i32(v: &mut Vec<i32>, x: i32) -> usize {
     int32_len(x)
 }
 
+/// What the checks of an incoming column look at, from a prost [`XCol`] or a [`WireXCol`].
+struct Incoming<'a> {
+    colname: &'a [u8],
+    nrow: i32,
+    nullmap: &'a [bool],
+    /// Entries in each carrier, indexed by `Carrier as usize`.
+    lens: [usize; 6],
+    i32data: &'a [i32],
+    i64data: &'a [i64],
+}
+
+impl<'a> Incoming<'a> {
+    fn of_xcol(x: &'a XCol) -> Self {
+        let mut lens = [0; 6];
+        lens[Carrier::I32 as usize] = x.i32data.len();
+        lens[Carrier::I64 as usize] = x.i64data.len();
+        lens[Carrier::F32 as usize] = x.f32data.len();
+        lens[Carrier::F64 as usize] = x.f64data.len();
+        lens[Carrier::Str as usize] = x.sdata.len();
+        lens[Carrier::Bin as usize] = x.bindata.len();
+        Incoming {
+            colname: x.colname.as_bytes(),
+            nrow: x.nrow,
+            nullmap: &x.nullmap,
+            lens,
+            i32data: &x.i32data,
+            i64data: &x.i64data,
+        }
+    }
+
+    fn of_wire(x: &'a WireXCol) -> Self {
+        let mut lens = [0; 6];
+        lens[Carrier::I32 as usize] = x.i32data.len();
+        lens[Carrier::I64 as usize] = x.i64data.len();
+        lens[Carrier::F32 as usize] = x.f32data.len();
+        lens[Carrier::F64 as usize] = x.f64data.len();
+        lens[Carrier::Str as usize] = x.sdata.len();
+        lens[Carrier::Bin as usize] = x.bindata.len();
+        Incoming {
+            colname: x.colname(),
+            nrow: x.nrow,
+            nullmap: &x.nullmap,
+            lens,
+            i32data: &x.i32data,
+            i64data: &x.i64data,
+        }
+    }
+}
+
 /// Checks one incoming `XCol`, the page's column number `index`, against `column` (rules
 /// 1 and 3–6 of the [module docs](self); rule 2's "same in every column" is the caller's)
 /// and returns its `nrow`.
 pub fn validate_xcol(index: usize, column: &Column, xcol: &XCol) -> Result<usize, PageError> {
+    validate(index, column, &Incoming::of_xcol(xcol))
+}
+
+fn validate(index: usize, column: &Column, xcol: &Incoming<'_>) -> Result<usize, PageError> {
     let name = || column.name.clone();
-    if xcol.colname != column.name {
+    if xcol.colname != column.name.as_bytes() {
         return Err(PageError::ColumnName {
             index,
             expected: name(),
-            got: xcol.colname.clone(),
+            got: String::from_utf8_lossy(xcol.colname).into_owned(),
         });
     }
     let nrow = usize::try_from(xcol.nrow).map_err(|_| PageError::NegativeRowCount {
@@ -643,7 +971,7 @@ pub fn validate_xcol(index: usize, column: &Column, xcol: &XCol) -> Result<usize
     let spq = column.spq;
     let carrier = spq.carrier();
     for other in Carrier::ALL {
-        let len = carrier_len(xcol, other);
+        let len = xcol.lens[other as usize];
         if other == carrier {
             let all_null = len == 0 && xcol.nullmap.iter().all(|&n| n);
             if len != nrow && !all_null {
@@ -669,18 +997,7 @@ pub fn validate_xcol(index: usize, column: &Column, xcol: &XCol) -> Result<usize
     Ok(nrow)
 }
 
-fn carrier_len(xcol: &XCol, carrier: Carrier) -> usize {
-    match carrier {
-        Carrier::I32 => xcol.i32data.len(),
-        Carrier::I64 => xcol.i64data.len(),
-        Carrier::F32 => xcol.f32data.len(),
-        Carrier::F64 => xcol.f64data.len(),
-        Carrier::Str => xcol.sdata.len(),
-        Carrier::Bin => xcol.bindata.len(),
-    }
-}
-
-fn check_ranges(column: &Column, xcol: &XCol) -> Result<(), PageError> {
+fn check_ranges(column: &Column, xcol: &Incoming<'_>) -> Result<(), PageError> {
     let out_of_range = |row: usize, value: i64, rule: &'static str| PageError::ValueOutOfRange {
         column: column.name.clone(),
         row,
@@ -716,19 +1033,194 @@ fn check_ranges(column: &Column, xcol: &XCol) -> Result<(), PageError> {
     Ok(())
 }
 
-/// A checked page: `XCol`s that follow the [rules](self) for a schema, read through typed
+/// One checked column of an incoming page: its null flags and its type's carrier. Text
+/// and bytes values are ranges of the frame's payload, shared, not copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageColumn {
+    nulls: Vec<bool>,
+    values: Carried,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Carried {
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    /// Checked to be UTF-8, value by value.
+    Str(Spans),
+    Bin(Spans),
+}
+
+/// Values as ranges of one shared buffer.
+#[derive(Debug, Clone, Default)]
+struct Spans {
+    buf: Bytes,
+    spans: Vec<Span>,
+}
+
+impl Spans {
+    fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        &self.buf[self.spans[i].range()]
+    }
+
+    fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        self.spans.iter().map(|s| &self.buf[s.range()])
+    }
+
+    /// Copies `values` into one buffer.
+    fn collect<T: AsRef<[u8]>>(values: &[T]) -> Spans {
+        let total = values.iter().map(|v| v.as_ref().len()).sum();
+        let mut buf = BytesMut::with_capacity(total);
+        let spans = values
+            .iter()
+            .map(|v| {
+                let start = buf.len() as u32;
+                buf.extend_from_slice(v.as_ref());
+                Span {
+                    start,
+                    end: buf.len() as u32,
+                }
+            })
+            .collect();
+        Spans {
+            buf: buf.freeze(),
+            spans,
+        }
+    }
+}
+
+/// Equal when the values are, wherever they lie.
+impl PartialEq for Spans {
+    fn eq(&self, other: &Spans) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl PageColumn {
+    /// Checks `xcol`, decoded from the wire as the page's column number `index`, against
+    /// `column` (rules 1 and 3–6 of the [module docs](self), and that every text value
+    /// is UTF-8) and keeps it, without copying its values. Allocates nothing per value.
+    pub fn from_wire(
+        index: usize,
+        column: &Column,
+        xcol: WireXCol,
+    ) -> Result<PageColumn, PageError> {
+        validate(index, column, &Incoming::of_wire(&xcol))?;
+        let WireXCol {
+            payload,
+            nullmap,
+            sdata,
+            i32data,
+            i64data,
+            f32data,
+            f64data,
+            bindata,
+            ..
+        } = xcol;
+        let values = match column.spq.carrier() {
+            Carrier::I32 => Carried::I32(i32data),
+            Carrier::I64 => Carried::I64(i64data),
+            Carrier::F32 => Carried::F32(f32data),
+            Carrier::F64 => Carried::F64(f64data),
+            Carrier::Str => {
+                for (row, span) in sdata.iter().enumerate() {
+                    if let Err(e) = std::str::from_utf8(&payload[span.range()]) {
+                        return Err(PageError::InvalidText {
+                            column: column.name.clone(),
+                            row,
+                            spq: column.spq,
+                            valid_up_to: e.valid_up_to(),
+                        });
+                    }
+                }
+                Carried::Str(Spans {
+                    buf: payload,
+                    spans: sdata,
+                })
+            }
+            Carrier::Bin => Carried::Bin(Spans {
+                buf: payload,
+                spans: bindata,
+            }),
+        };
+        Ok(PageColumn {
+            nulls: nullmap,
+            values,
+        })
+    }
+
+    /// Checks a prost `XCol` the same way (see [`validate_xcol`]) and keeps it; text and
+    /// bytes values are copied into one buffer.
+    pub fn from_xcol(index: usize, column: &Column, xcol: XCol) -> Result<PageColumn, PageError> {
+        validate_xcol(index, column, &xcol)?;
+        Ok(PageColumn::from_checked_xcol(column.spq.carrier(), xcol))
+    }
+
+    fn from_checked_xcol(carrier: Carrier, xcol: XCol) -> PageColumn {
+        let values = match carrier {
+            Carrier::I32 => Carried::I32(xcol.i32data),
+            Carrier::I64 => Carried::I64(xcol.i64data),
+            Carrier::F32 => Carried::F32(xcol.f32data),
+            Carrier::F64 => Carried::F64(xcol.f64data),
+            Carrier::Str => Carried::Str(Spans::collect(&xcol.sdata)),
+            Carrier::Bin => Carried::Bin(Spans::collect(&xcol.bindata)),
+        };
+        PageColumn {
+            nulls: xcol.nullmap,
+            values,
+        }
+    }
+
+    /// Rows in the column.
+    pub fn nrow(&self) -> usize {
+        self.nulls.len()
+    }
+
+    fn into_xcol(self, name: &str) -> XCol {
+        let mut xcol = XCol {
+            colname: name.to_owned(),
+            nrow: i32::try_from(self.nulls.len()).unwrap_or(i32::MAX),
+            nullmap: self.nulls,
+            ..XCol::default()
+        };
+        match self.values {
+            Carried::I32(v) => xcol.i32data = v,
+            Carried::I64(v) => xcol.i64data = v,
+            Carried::F32(v) => xcol.f32data = v,
+            Carried::F64(v) => xcol.f64data = v,
+            Carried::Str(s) => {
+                xcol.sdata = s
+                    .iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect()
+            }
+            Carried::Bin(s) => {
+                xcol.bindata = s.spans.iter().map(|sp| s.buf.slice(sp.range())).collect()
+            }
+        }
+        xcol
+    }
+}
+
+/// A checked page: columns that follow the [rules](self) for a schema, read through typed
 /// views.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PageReader {
     schema: Schema,
-    xcols: Vec<XCol>,
+    columns: Vec<PageColumn>,
     nrow: usize,
 }
 
 impl PageReader {
-    /// Checks `xcols` against `schema` (one per column, in order) and wraps them. The check
-    /// costs a pass over the null flags, and over the values of BOOL, INT16 and TIME
-    /// columns; it never allocates per value.
+    /// Checks prost `xcols` against `schema` (one per column, in order) and wraps them. The
+    /// check costs a pass over the null flags, and over the values of BOOL, INT16 and TIME
+    /// columns. Text and bytes values are copied into one buffer per column; pages from the
+    /// wire are better read with [`from_wire`](Self::from_wire).
     pub fn new(schema: &Schema, xcols: Vec<XCol>) -> Result<PageReader, PageError> {
         if xcols.len() != schema.len() {
             return Err(PageError::ColumnCount {
@@ -739,21 +1231,59 @@ impl PageReader {
         let mut page_nrow = None;
         for (index, (column, xcol)) in schema.columns().iter().zip(&xcols).enumerate() {
             let nrow = validate_xcol(index, column, xcol)?;
-            match page_nrow {
-                None => page_nrow = Some(nrow),
-                Some(expected) if expected != nrow => {
-                    return Err(PageError::RowCountMismatch {
-                        column: column.name.clone(),
-                        nrow,
-                        expected,
-                    });
-                }
-                Some(_) => {}
-            }
+            check_same_nrow(&mut page_nrow, column, nrow)?;
+        }
+        let columns = schema
+            .columns()
+            .iter()
+            .zip(xcols)
+            .map(|(column, xcol)| PageColumn::from_checked_xcol(column.spq.carrier(), xcol))
+            .collect();
+        Ok(PageReader {
+            schema: schema.clone(),
+            columns,
+            nrow: page_nrow.unwrap_or(0),
+        })
+    }
+
+    /// Checks columns decoded from the wire against `schema` (one per column, in order)
+    /// and wraps them without copying their values (see [`PageColumn::from_wire`]).
+    pub fn from_wire(schema: &Schema, xcols: Vec<WireXCol>) -> Result<PageReader, PageError> {
+        if xcols.len() != schema.len() {
+            return Err(PageError::ColumnCount {
+                expected: schema.len(),
+                got: xcols.len(),
+            });
+        }
+        let columns = schema
+            .columns()
+            .iter()
+            .zip(xcols)
+            .enumerate()
+            .map(|(index, (column, xcol))| PageColumn::from_wire(index, column, xcol))
+            .collect::<Result<Vec<_>, _>>()?;
+        PageReader::from_columns(schema, columns)
+    }
+
+    /// Wraps columns checked one by one against `schema`'s columns; checks their count and
+    /// that they have the same number of rows.
+    pub fn from_columns(
+        schema: &Schema,
+        columns: Vec<PageColumn>,
+    ) -> Result<PageReader, PageError> {
+        if columns.len() != schema.len() {
+            return Err(PageError::ColumnCount {
+                expected: schema.len(),
+                got: columns.len(),
+            });
+        }
+        let mut page_nrow = None;
+        for (column, col) in schema.columns().iter().zip(&columns) {
+            check_same_nrow(&mut page_nrow, column, col.nrow())?;
         }
         Ok(PageReader {
             schema: schema.clone(),
-            xcols,
+            columns,
             nrow: page_nrow.unwrap_or(0),
         })
     }
@@ -780,9 +1310,15 @@ impl PageReader {
                 });
             }
         }
+        let columns = schema
+            .columns()
+            .iter()
+            .zip(xcols)
+            .map(|(column, xcol)| PageColumn::from_checked_xcol(column.spq.carrier(), xcol))
+            .collect();
         Ok(PageReader {
             schema: schema.clone(),
-            xcols,
+            columns,
             nrow,
         })
     }
@@ -794,7 +1330,7 @@ impl PageReader {
 
     /// Columns in the page.
     pub fn ncol(&self) -> usize {
-        self.xcols.len()
+        self.columns.len()
     }
 
     /// The page's schema.
@@ -805,18 +1341,18 @@ impl PageReader {
     /// A view of column `i`. Panics if `i >= self.ncol()`, like slice indexing.
     pub fn column(&self, i: usize) -> ColumnView<'_> {
         let column = self.schema.column(i);
-        let xcol = &self.xcols[i];
-        let values = match column.spq.carrier() {
-            Carrier::I32 => Values::I32(&xcol.i32data),
-            Carrier::I64 => Values::I64(&xcol.i64data),
-            Carrier::F32 => Values::F32(&xcol.f32data),
-            Carrier::F64 => Values::F64(&xcol.f64data),
-            Carrier::Str => Values::Str(&xcol.sdata),
-            Carrier::Bin => Values::Bin(&xcol.bindata),
+        let col = &self.columns[i];
+        let values = match &col.values {
+            Carried::I32(v) => Values::I32(v),
+            Carried::I64(v) => Values::I64(v),
+            Carried::F32(v) => Values::F32(v),
+            Carried::F64(v) => Values::F64(v),
+            Carried::Str(s) => Values::Str(TextValues(s)),
+            Carried::Bin(s) => Values::Bin(BinValues(s)),
         };
         ColumnView {
             column,
-            nulls: &xcol.nullmap,
+            nulls: &col.nulls,
             values,
         }
     }
@@ -826,10 +1362,34 @@ impl PageReader {
         (0..self.ncol()).map(|i| self.column(i))
     }
 
-    /// The `XCol`s, back.
+    /// The page as prost `XCol`s (allocating a `String` per text value).
     pub fn into_xcols(self) -> Vec<XCol> {
-        self.xcols
+        self.columns
+            .into_iter()
+            .zip(self.schema.columns())
+            .map(|(col, column)| col.into_xcol(&column.name))
+            .collect()
     }
+}
+
+/// Records the first column's row count in `page_nrow`, or checks `nrow` against it.
+fn check_same_nrow(
+    page_nrow: &mut Option<usize>,
+    column: &Column,
+    nrow: usize,
+) -> Result<(), PageError> {
+    match *page_nrow {
+        None => *page_nrow = Some(nrow),
+        Some(expected) if expected != nrow => {
+            return Err(PageError::RowCountMismatch {
+                column: column.name.clone(),
+                nrow,
+                expected,
+            });
+        }
+        Some(_) => {}
+    }
+    Ok(())
 }
 
 /// A column's carrier array, borrowed. It has `nrow` entries, or none when every row is
@@ -845,9 +1405,89 @@ pub enum Values<'a> {
     /// `f64data`: DOUBLE.
     F64(&'a [f64]),
     /// `sdata`: CSTR, JSON, NUMERIC.
-    Str(&'a [String]),
+    Str(TextValues<'a>),
     /// `bindata`: BYTEA.
-    Bin(&'a [Bytes]),
+    Bin(BinValues<'a>),
+}
+
+/// A text carrier (`sdata`), borrowed: values checked to be UTF-8 when the page was read.
+#[derive(Clone, Copy, PartialEq)]
+pub struct TextValues<'a>(&'a Spans);
+
+impl<'a> TextValues<'a> {
+    /// Entries (`nrow`, or 0 when every row is NULL).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    /// Entry `i`. Panics if `i >= self.len()`.
+    ///
+    /// Safe Rust turns bytes into a `&str` only by checking them, so this checks the
+    /// value's UTF-8 again (it was checked when the page was read, and cannot fail);
+    /// [`get_bytes`](Self::get_bytes) does not.
+    pub fn get(&self, i: usize) -> &'a str {
+        std::str::from_utf8(self.0.get(i)).expect("text is checked when the page is read")
+    }
+
+    /// Entry `i`'s UTF-8 bytes, as they came on the wire. Panics if `i >= self.len()`.
+    pub fn get_bytes(&self, i: usize) -> &'a [u8] {
+        self.0.get(i)
+    }
+
+    /// Every entry.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + 'a {
+        let spans = self.0;
+        (0..spans.len()).map(move |i| TextValues(spans).get(i))
+    }
+}
+
+impl std::fmt::Debug for TextValues<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// A bytes carrier (`bindata`), borrowed.
+#[derive(Clone, Copy, PartialEq)]
+pub struct BinValues<'a>(&'a Spans);
+
+impl<'a> BinValues<'a> {
+    /// Entries (`nrow`, or 0 when every row is NULL).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.len() == 0
+    }
+
+    /// Entry `i`. Panics if `i >= self.len()`.
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        self.0.get(i)
+    }
+
+    /// Entry `i` as a [`Bytes`] sharing the frame's memory (no copy). Panics if
+    /// `i >= self.len()`.
+    pub fn get_shared(&self, i: usize) -> Bytes {
+        self.0.buf.slice(self.0.spans[i].range())
+    }
+
+    /// Every entry.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a [u8]> + 'a {
+        self.0.iter()
+    }
+}
+
+impl std::fmt::Debug for BinValues<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
 }
 
 /// A borrowed, checked column of a page.
@@ -912,12 +1552,26 @@ impl<'a> ColumnView<'a> {
             (SpqType::TimestamptzMicros, Values::I64(v)) => Value::Timestamptz(v[row]),
             (SpqType::Float, Values::F32(v)) => Value::Float(v[row]),
             (SpqType::Double, Values::F64(v)) => Value::Double(v[row]),
-            (SpqType::Cstr, Values::Str(v)) => Value::Text(&v[row]),
-            (SpqType::Json, Values::Str(v)) => Value::Json(&v[row]),
-            (SpqType::Numeric, Values::Str(v)) => Value::Numeric(&v[row]),
-            (SpqType::Bytea, Values::Bin(v)) => Value::Bytea(&v[row]),
+            (SpqType::Cstr, Values::Str(v)) => Value::Text(v.get(row)),
+            (SpqType::Json, Values::Str(v)) => Value::Json(v.get(row)),
+            (SpqType::Numeric, Values::Str(v)) => Value::Numeric(v.get(row)),
+            (SpqType::Bytea, Values::Bin(v)) => Value::Bytea(v.get(row)),
             (spq, _) => unreachable!("carrier of {spq} does not match its type"),
         })
+    }
+
+    /// The bytes of the text or BYTEA value at `row` (text as UTF-8, checked when the page
+    /// was read: unlike [`get`](Self::get), this does not check it again), or `None` for
+    /// NULL and for columns of other types. Panics if `row >= self.len()`.
+    pub fn get_bytes(&self, row: usize) -> Option<&'a [u8]> {
+        if self.nulls[row] {
+            return None;
+        }
+        match self.values {
+            Values::Str(v) => Some(v.get_bytes(row)),
+            Values::Bin(v) => Some(v.get(row)),
+            _ => None,
+        }
     }
 
     /// Every row's value or `None` for NULL.
@@ -933,9 +1587,9 @@ mod tests {
     use prost::Message;
 
     use super::*;
-    use crate::frame::FrameCodec;
     use crate::message::{self, XColDataReply};
     use crate::testing::{self, Owned};
+    use crate::wire;
 
     fn schema(cols: &[(&str, SpqType)]) -> Schema {
         Schema::new(cols.iter().map(|&(n, t)| Column::new(n, t)).collect()).unwrap()
@@ -1068,7 +1722,7 @@ mod tests {
             },
         ];
         let page = PageReader::new(&s, cols).unwrap();
-        assert_eq!(page.column(0).values(), Values::Str(&[]));
+        assert!(matches!(page.column(0).values(), Values::Str(t) if t.is_empty()));
         assert_eq!(page.column(0).iter().collect::<Vec<_>>(), [None, None]);
         assert_eq!(page.column(1).get(1), Some(Value::Int64(7)));
 
@@ -1270,8 +1924,230 @@ mod tests {
         Ok(())
     }
 
+    fn fill(b: &mut PageBuilder, rows: &[Vec<Option<Owned>>]) {
+        for row in rows {
+            for v in row {
+                b.push_opt(v.as_ref().map(Owned::as_value)).unwrap();
+            }
+            b.end_row().unwrap();
+        }
+    }
+
+    /// Splits `wire` into frame payloads.
+    fn payloads(mut wire: BytesMut) -> Vec<Bytes> {
+        let mut codec = FrameCodec::default();
+        let mut out = Vec::new();
+        while let Some(frame) = codec.decode(&mut wire).unwrap() {
+            out.push(frame.into_payload());
+        }
+        assert!(wire.is_empty());
+        out
+    }
+
+    /// One page of `rows`, built three times by one builder: as prost `XCol`s, and straight
+    /// into read-reply and write frames; these must be prost's bytes, and decode back to
+    /// the same page without prost.
+    fn direct_and_borrowed(
+        schema: &Schema,
+        rows: &[Vec<Option<Owned>>],
+    ) -> Result<(), TestCaseError> {
+        let codec = FrameCodec::default();
+        let unlimited = PageLimits {
+            max_rows: usize::MAX,
+            max_bytes: usize::MAX,
+        };
+        let mut b = PageBuilder::new(schema.clone(), unlimited);
+        fill(&mut b, rows);
+        let xcols = b.finish().unwrap();
+        let (mut prost_replies, mut prost_bare) = (BytesMut::new(), BytesMut::new());
+        for x in &xcols {
+            codec
+                .encode_message(&XColDataReply::page(x.clone()), &mut prost_replies)
+                .unwrap();
+            codec.encode_message(x, &mut prost_bare).unwrap();
+        }
+        for reply in [true, false] {
+            // Twice, so the second page reuses the builder's buffers.
+            for _ in 0..2 {
+                fill(&mut b, rows);
+                let mut direct = BytesMut::from(&b"prefix"[..]);
+                let nrow = b.finish_into_frames(&codec, reply, &mut direct).unwrap();
+                prop_assert_eq!(nrow, rows.len());
+                prop_assert!(b.is_empty());
+                let direct = direct.split_off(6);
+                if rows.is_empty() {
+                    prop_assert!(direct.is_empty());
+                } else if reply {
+                    prop_assert_eq!(&direct, &prost_replies);
+                } else {
+                    prop_assert_eq!(&direct, &prost_bare);
+                }
+            }
+        }
+
+        let want = PageReader::new(schema, xcols).unwrap();
+        let from_replies = payloads(prost_replies)
+            .into_iter()
+            .map(|p| wire::decode_xcol_reply(p).unwrap().data.unwrap())
+            .collect();
+        let from_bare = payloads(prost_bare)
+            .into_iter()
+            .map(|p| WireXCol::decode(p).unwrap())
+            .collect();
+        for cols in [from_replies, from_bare] {
+            let page = PageReader::from_wire(schema, cols).unwrap();
+            prop_assert_eq!(&page, &want);
+            prop_assert_eq!(page.nrow(), rows.len());
+            for (c, view) in page.columns().enumerate() {
+                for (r, got) in view.iter().enumerate() {
+                    let want = rows[r][c].as_ref().map(Owned::as_value);
+                    prop_assert_eq!(got, want, "column {} row {}", c, r);
+                    let bytes = match want {
+                        Some(Value::Text(s) | Value::Json(s) | Value::Numeric(s)) => {
+                            Some(s.as_bytes())
+                        }
+                        Some(Value::Bytea(b)) => Some(b),
+                        _ => None,
+                    };
+                    prop_assert_eq!(view.get_bytes(r), bytes);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn wire_pages_are_checked_like_prost_ones() {
+        let s = schema(&[("a", SpqType::Int32)]);
+        // nrow = i32::MAX with one null flag and one value.
+        let raw = [
+            0x0a, 1, b'a', 0x10, 0xff, 0xff, 0xff, 0xff, 0x07, 0x1a, 1, 0, 0x2a, 1, 5,
+        ];
+        let col = WireXCol::decode(Bytes::copy_from_slice(&raw)).unwrap();
+        assert_eq!(
+            PageReader::from_wire(&s, vec![col]).unwrap_err(),
+            PageError::NullmapLength {
+                column: "a".into(),
+                len: 1,
+                nrow: i32::MAX as usize
+            }
+        );
+        // A wrong name, and a missing column.
+        let col = WireXCol::decode(
+            XCol {
+                colname: "b".into(),
+                ..XCol::default()
+            }
+            .encode_to_vec()
+            .into(),
+        )
+        .unwrap();
+        assert_eq!(
+            PageReader::from_wire(&s, vec![col])
+                .unwrap_err()
+                .to_string(),
+            "column 0 of the page is named \"b\", expected \"a\""
+        );
+        assert!(matches!(
+            PageReader::from_wire(&s, vec![]),
+            Err(PageError::ColumnCount {
+                expected: 1,
+                got: 0
+            })
+        ));
+
+        // An all-NULL text column may leave its carrier out.
+        let s = schema(&[("t", SpqType::Cstr)]);
+        let raw = xcol("t", 2, vec![true, true]).encode_to_vec();
+        let page = PageReader::from_wire(&s, vec![WireXCol::decode(raw.into()).unwrap()]).unwrap();
+        assert_eq!(page.column(0).iter().collect::<Vec<_>>(), [None, None]);
+    }
+
+    #[test]
+    fn invalid_utf8_names_column_and_row() {
+        let s = schema(&[("n", SpqType::Int32), ("t", SpqType::Json)]);
+        let t = XCol {
+            sdata: vec!["{}".into(), "@@".into()],
+            ..xcol("t", 2, vec![false, true])
+        };
+        let mut raw = t.encode_to_vec();
+        let at = raw.windows(2).position(|w| w == b"@@").unwrap();
+        raw[at..at + 2].copy_from_slice(&[b'x', 0xff]);
+        let n = XCol {
+            i32data: vec![1, 2],
+            ..xcol("n", 2, vec![false, false])
+        };
+        let cols = vec![
+            WireXCol::decode(n.encode_to_vec().into()).unwrap(),
+            WireXCol::decode(raw.into()).unwrap(),
+        ];
+        let err = PageReader::from_wire(&s, cols).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "column \"t\" row 1: the JSON value is not valid UTF-8 (invalid byte at offset 1)"
+        );
+    }
+
+    #[test]
+    fn a_column_too_large_for_a_frame_is_an_error_and_sends_nothing() {
+        let s = schema(&[("n", SpqType::Int32), ("t", SpqType::Cstr)]);
+        let mut b = PageBuilder::new(s, PageLimits::default());
+        b.push(Value::Int32(1)).unwrap();
+        b.push(Value::Text("a value longer than the frame limit"))
+            .unwrap();
+        b.end_row().unwrap();
+        b.push(Value::Int32(2)).unwrap();
+        // Not in the middle of a row.
+        let codec = FrameCodec::new(20);
+        let mut out = BytesMut::from(&b"before"[..]);
+        assert!(matches!(
+            b.finish_into_frames(&codec, true, &mut out),
+            Err(PageError::RowInProgress { row: 1, .. })
+        ));
+        b.abandon_row();
+        let err = b.finish_into_frames(&codec, true, &mut out).unwrap_err();
+        assert!(
+            matches!(&err, PageError::Frame { column, .. } if column == "t"),
+            "{err}"
+        );
+        assert_eq!(&out[..], b"before");
+        assert!(b.is_empty());
+    }
+
     proptest! {
         #![proptest_config(testing::config(256))]
+
+        #[test]
+        fn direct_encoding_is_prosts_and_borrowed_decoding_reads_it_back(
+            (schema, rows) in testing::table(40),
+        ) {
+            direct_and_borrowed(&schema, &rows)?;
+        }
+
+        #[test]
+        fn wire_reader_never_panics(
+            types in prop::collection::vec(testing::spq_type(), 0..4),
+            xcols in prop::collection::vec(testing::xcol(), 0..4),
+        ) {
+            let schema = Schema::new(
+                types.iter().enumerate().map(|(i, &t)| Column::new(format!("c{i}"), t)).collect(),
+            ).unwrap();
+            let wire = xcols
+                .iter()
+                .map(|x| WireXCol::decode(x.encode_to_vec().into()).unwrap())
+                .collect();
+            let prost = PageReader::new(&schema, xcols);
+            match PageReader::from_wire(&schema, wire) {
+                Ok(page) => {
+                    prop_assert_eq!(Ok(&page), prost.as_ref());
+                    for view in page.columns() {
+                        prop_assert_eq!(view.len(), page.nrow());
+                        let _ = view.iter().count();
+                    }
+                }
+                Err(e) => prop_assert_eq!(Err(e), prost),
+            }
+        }
 
         #[test]
         fn pages_of_every_type_round_trip((schema, rows) in testing::table(40), max_rows in 1..50usize) {

@@ -379,8 +379,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
 }
 
 /// The pages of a read, in order. Each page's columns are typed views
-/// ([`PageReader::column`]) over the decoded `XCol`s: one vector per column, no copy per
-/// value (text values are the decoded strings).
+/// ([`PageReader::column`]) decoded straight from the frames: one vector per numeric
+/// column, and text and bytes values left where they arrived (no copy, no allocation per
+/// value).
 pub struct PageStream<S> {
     conn: Conn<S>,
     machine: ReadClient,
@@ -555,6 +556,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PageWriter<S> {
         self.machine
             .send_page(xcols, &mut self.conn.wbuf)
             .map_err(|e| conv(&self.conn, e))?;
+        let nrow = xcols
+            .first()
+            .map_or(0, |c| u64::try_from(c.nrow).unwrap_or(0));
+        self.await_page_replies(nrow).await
+    }
+
+    /// Sends the page just queued (if any) and waits for its replies.
+    async fn await_page_replies(&mut self, nrow: u64) -> Result<(), Error> {
+        let conv = |conn: &Conn<S>, e| Error::from_conversation(&conn.target, e);
         if self.conn.wbuf.is_empty() {
             return Ok(()); // an empty page sends nothing
         }
@@ -579,26 +589,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PageWriter<S> {
                 }
             }
         }
-        self.rows += xcols
-            .first()
-            .map_or(0, |c| u64::try_from(c.nrow).unwrap_or(0));
+        self.rows += nrow;
         Ok(())
     }
 
-    /// Finishes the builder's page and sends it, unless it is empty.
+    /// Finishes the builder's page and sends it, unless it is empty; the page is encoded
+    /// straight from the builder (no `XCol`s are built).
     pub async fn send_builder(&mut self, builder: &mut PageBuilder) -> Result<(), Error> {
-        if builder.is_empty() {
-            return Ok(());
-        }
-        let xcols = builder.finish().map_err(|source| Error::Protocol {
-            target: Box::new(self.conn.target.clone()),
-            source: xdrive_proto::conversation::ConversationError::BadOutgoingPage {
-                side: "write client",
-                page: self.machine.pages(),
-                source,
-            },
-        })?;
-        self.send_page(&xcols).await
+        let nrow = builder.nrow() as u64;
+        self.machine
+            .send_builder(builder, &mut self.conn.wbuf)
+            .map_err(|e| Error::from_conversation(&self.conn.target, e))?;
+        self.await_page_replies(nrow).await
     }
 
     /// Ends the write; `Ok` when the plugin says the whole write succeeded.

@@ -24,6 +24,13 @@ const BAD_LINES_LISTED: usize = 5;
 /// Rows between two non-blocking polls for delivery reports (and progress updates, which
 /// rate-limit themselves).
 const POLL_EVERY: u32 = 64;
+/// How long to sleep while the local queue stays full, between serving delivery reports
+/// and retrying. Short, so the queue never drains and the connections never idle; we do
+/// not block in rdkafka's `poll(timeout)` instead, since it serves events until the time
+/// is up and spins through its last millisecond.
+const QUEUE_FULL_WAIT: Duration = Duration::from_micros(200);
+/// Sleep between checks for the last acknowledgements.
+const FLUSH_WAIT: Duration = Duration::from_millis(1);
 /// Input buffer size.
 const READ_BUFFER: usize = 256 * 1024;
 /// librdkafka's default `message.max.bytes`.
@@ -217,6 +224,14 @@ fn drain(producer: &Kafka) {
     }
 }
 
+/// Serves a few pending events without blocking (each `poll(0)` serves at most one; one
+/// delivery report event covers a whole batch of messages).
+fn serve_reports(producer: &Kafka) {
+    for _ in 0..4 {
+        producer.poll(Duration::ZERO);
+    }
+}
+
 /// Waits (at most `--timeout`) for the brokers to answer with the topic's metadata, and
 /// returns its partition count.
 fn topic_partitions(producer: &Kafka, cfg: &Config) -> Result<usize, Error> {
@@ -351,6 +366,19 @@ pub fn run(cfg: &Config, progress: &mut dyn Progress) -> Result<Outcome, Error> 
         .map_err(|e| Error::Client(explain(&e)))?;
 
     let partitions = topic_partitions(&producer, cfg)?;
+    if settings
+        .get("enable.idempotence")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        // librdkafka 2.12 asks for the idempotent producer's id when a metadata response
+        // arrives. The first one comes over the bootstrap connection, which librdkafka
+        // then drops, and an id request lost with it is retried only 500 ms later. One
+        // more metadata request, over the broker's own connection, gets the id now.
+        let _ = producer.client().fetch_metadata(
+            Some(&cfg.topic),
+            cfg.timeout.min(Duration::from_millis(500)),
+        );
+    }
     if let Some(p) = cfg.partition
         && usize::try_from(p).map_or(true, |p| p >= partitions)
     {
@@ -503,9 +531,13 @@ impl Run<'_> {
                 match producer.send(message) {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), m)) => {
-                        // Back-pressure: wait for acknowledgements to make room. Never drop.
+                        // Back-pressure: serve delivery reports to make room, then retry.
+                        // Never drop a row.
                         message = m;
-                        producer.poll(Duration::from_millis(10));
+                        serve_reports(producer);
+                        if waiting_since.is_some() {
+                            std::thread::sleep(QUEUE_FULL_WAIT);
+                        }
                         progress.update(&self.snapshot());
                         let done = ctx.acked() + ctx.failed();
                         match waiting_since {
@@ -561,15 +593,18 @@ impl Run<'_> {
         let ctx = producer.context();
         // A stall means the brokers are gone: waiting again would only double the time.
         if !matches!(stopped, Some(Error::Stalled { .. })) {
-            progress.flushing(&self.snapshot());
+            // `Producer::flush` with the whole timeout would serve events in 100 ms slices
+            // and so return up to 100 ms after the last acknowledgement; flushing with no
+            // timeout only tells librdkafka to send what it holds now, without lingering.
             let deadline = Instant::now() + self.cfg.timeout;
             loop {
-                let remaining = deadline.saturating_duration_since(Instant::now());
-                let slice = remaining.min(Duration::from_millis(250));
-                if producer.flush(slice).is_ok() || remaining.is_zero() {
+                let flushed = producer.flush(Duration::ZERO).is_ok();
+                serve_reports(producer);
+                if flushed || producer.in_flight_count() <= 0 || Instant::now() >= deadline {
                     break;
                 }
                 progress.flushing(&self.snapshot());
+                std::thread::sleep(FLUSH_WAIT);
             }
         }
         drain(producer);

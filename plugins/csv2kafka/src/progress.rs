@@ -103,6 +103,24 @@ pub struct Bar {
     last: Option<Instant>,
 }
 
+impl Bar {
+    /// Updates the bar at most every 100 ms.
+    fn show(&mut self, s: &Snapshot, suffix: &str) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last = Some(now);
+        if let Some(bar) = &self.bar {
+            bar.set_position(s.input_bytes);
+            bar.set_message(format!("{}{suffix}", s.line()));
+        }
+    }
+}
+
 impl Progress for Bar {
     fn start(&mut self, total: Option<u64>) {
         let target = ProgressDrawTarget::stderr_with_hz(10);
@@ -124,25 +142,11 @@ impl Progress for Bar {
     }
 
     fn update(&mut self, s: &Snapshot) {
-        let now = Instant::now();
-        if self
-            .last
-            .is_some_and(|t| now.duration_since(t) < Duration::from_millis(100))
-        {
-            return;
-        }
-        self.last = Some(now);
-        if let Some(bar) = &self.bar {
-            bar.set_position(s.input_bytes);
-            bar.set_message(s.line());
-        }
+        self.show(s, "");
     }
 
     fn flushing(&mut self, s: &Snapshot) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(s.input_bytes);
-            bar.set_message(format!("{}; waiting for acknowledgements", s.line()));
-        }
+        self.show(s, "; waiting for acknowledgements");
     }
 
     fn finish(&mut self) {

@@ -2,15 +2,16 @@
 
 use bytes::BytesMut;
 
-use super::plugin::{check_incoming_column, check_outgoing_page};
+use super::plugin::{check_builder_columns, check_incoming_column, check_outgoing_page};
 use super::{ConversationError, Next};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec};
 use crate::message::{
-    self, OP_READ, OP_WRITE, OPSTATUS_FLAG_XCOL, OpSpec, OpStatus, ReadRequest, WriteReply,
-    WriteRequest, XCol, XColDataReply,
+    self, MessageError, OP_READ, OP_WRITE, OPSTATUS_FLAG_XCOL, OpSpec, OpStatus, ReadRequest,
+    WriteReply, WriteRequest, XCol,
 };
-use crate::page::PageReader;
+use crate::page::{PageBuilder, PageColumn, PageReader};
 use crate::schema::Schema;
+use crate::wire;
 
 const READ_SIDE: &str = "read client";
 const WRITE_SIDE: &str = "write client";
@@ -67,7 +68,7 @@ pub struct ReadClient {
     request: ReadRequest,
     columns: Schema,
     state: ReadState,
-    round: Vec<XCol>,
+    round: Vec<PageColumn>,
     nrow: usize,
     page: u64,
 }
@@ -171,7 +172,19 @@ impl ReadClient {
                 Ok(ReadEvent::Accepted)
             }
             ReadState::AwaitPages => {
-                let reply: XColDataReply = decode(frame, READ_SIDE, "XColDataReply")?;
+                let payload = frame.into_payload();
+                let len = payload.len();
+                let reply = wire::decode_xcol_reply(payload).map_err(|source| {
+                    ConversationError::Message {
+                        side: READ_SIDE,
+                        stage: "XColDataReply",
+                        source: MessageError::Wire {
+                            message: "XColDataReply",
+                            len,
+                            source,
+                        },
+                    }
+                })?;
                 if reply.errcode != 0 {
                     return Err(ConversationError::Refused {
                         op: "read",
@@ -199,9 +212,10 @@ impl ReadClient {
                     page: self.page,
                     source,
                 };
-                let nrow = check_incoming_column(&self.columns, index, self.nrow, &xcol)
+                let column = check_incoming_column(&self.columns, index, self.nrow, xcol)
                     .map_err(page_error)?;
-                self.round.push(xcol);
+                let nrow = column.nrow();
+                self.round.push(column);
                 self.nrow = nrow;
                 self.state = ReadState::AwaitPages;
                 if self.round.len() < self.columns.len() {
@@ -209,15 +223,7 @@ impl ReadClient {
                 }
                 let round =
                     std::mem::replace(&mut self.round, Vec::with_capacity(self.columns.len()));
-                let page =
-                    PageReader::from_validated(&self.columns, round, nrow).map_err(|source| {
-                        ConversationError::Page {
-                            side: READ_SIDE,
-                            op: "read",
-                            page: self.page,
-                            source,
-                        }
-                    })?;
+                let page = PageReader::from_columns(&self.columns, round).map_err(page_error)?;
                 self.page += 1;
                 Ok(ReadEvent::Page(page))
             }
@@ -398,6 +404,36 @@ impl WriteClient {
         self.state = WriteState::AwaitColumnReplies {
             acked: 0,
             ncol: xcols.len(),
+        };
+        Ok(())
+    }
+
+    /// Sends the builder's page like [`send_page`](Self::send_page), encoded straight from
+    /// the builder (no `XCol`s are built; see [`PageBuilder::finish_into_frames`]). The
+    /// builder's columns must be the request's. An empty page sends nothing. On error
+    /// nothing is added to `out`.
+    pub fn send_builder(
+        &mut self,
+        builder: &mut PageBuilder,
+        out: &mut BytesMut,
+    ) -> Result<(), ConversationError> {
+        self.expect_state(WriteState::Ready, "send a write page")?;
+        let bad = |source| ConversationError::BadOutgoingPage {
+            side: WRITE_SIDE,
+            page: self.page,
+            source,
+        };
+        check_builder_columns(&self.columns, builder.schema()).map_err(bad)?;
+        let nrow = builder
+            .finish_into_frames(&self.codec, false, out)
+            .map_err(bad)?;
+        if nrow == 0 {
+            return Ok(());
+        }
+        self.page += 1;
+        self.state = WriteState::AwaitColumnReplies {
+            acked: 0,
+            ncol: self.columns.len(),
         };
         Ok(())
     }

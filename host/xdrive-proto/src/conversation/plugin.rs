@@ -5,10 +5,12 @@ use bytes::BytesMut;
 use super::{ConversationError, Next, Op, negative};
 use crate::frame::{DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec};
 use crate::message::{
-    self, OpSpec, OpStatus, ReadRequest, WriteReply, WriteRequest, XCol, XColDataReply,
+    self, MessageError, OpSpec, OpStatus, ReadRequest, WriteReply, WriteRequest, XCol,
+    XColDataReply,
 };
-use crate::page::{PageReader, validate_xcol};
+use crate::page::{PageBuilder, PageColumn, PageReader};
 use crate::schema::Schema;
+use crate::wire::WireXCol;
 
 pub(super) const SIDE: &str = "plugin side";
 
@@ -75,12 +77,12 @@ enum State {
     /// A `WriteReply` is owed; after it, columns follow.
     WriteReplyOwed {
         columns: Schema,
-        round: Vec<XCol>,
+        round: Vec<PageColumn>,
         nrow: usize,
     },
     AwaitColumn {
         columns: Schema,
-        round: Vec<XCol>,
+        round: Vec<PageColumn>,
         nrow: usize,
     },
     /// The final `WriteReply` is owed.
@@ -230,8 +232,24 @@ impl PluginConversation {
                 mut round,
                 nrow,
             } => {
-                let xcol: XCol = self.decode(frame, "write page column (XCol)", Reply::Write)?;
-                if xcol.nrow == 0 {
+                let payload = frame.into_payload();
+                let len = payload.len();
+                let xcol = match WireXCol::decode(payload) {
+                    Ok(x) => x,
+                    Err(source) => {
+                        self.state = State::Failed(Some(Reply::Write));
+                        return Err(ConversationError::Message {
+                            side: SIDE,
+                            stage: "write page column (XCol)",
+                            source: MessageError::Wire {
+                                message: "XCol",
+                                len,
+                                source,
+                            },
+                        });
+                    }
+                };
+                if xcol.nrow() == 0 {
                     if !round.is_empty() {
                         self.state = State::Failed(Some(Reply::Write));
                         return Err(ConversationError::EndedMidPage {
@@ -258,16 +276,16 @@ impl PluginConversation {
                         },
                     )
                 };
-                let checked = check_incoming_column(&columns, index, nrow, &xcol);
-                let col_nrow = match checked {
-                    Ok(n) => n,
+                let column = match check_incoming_column(&columns, index, nrow, xcol) {
+                    Ok(c) => c,
                     Err(source) => {
                         let (state, err) = page_error(source);
                         self.state = state;
                         return Err(err);
                     }
                 };
-                round.push(xcol);
+                let col_nrow = column.nrow();
+                round.push(column);
                 if round.len() < columns.len() {
                     self.state = State::WriteReplyOwed {
                         columns,
@@ -277,7 +295,7 @@ impl PluginConversation {
                     return Ok(PluginEvent::WriteColumn { index });
                 }
                 let ncol = columns.len();
-                let page_reader = match PageReader::from_validated(&columns, round, col_nrow) {
+                let page_reader = match PageReader::from_columns(&columns, round) {
                     Ok(p) => p,
                     Err(source) => {
                         let (state, err) = page_error(source);
@@ -390,6 +408,33 @@ impl PluginConversation {
         Ok(())
     }
 
+    /// Sends the builder's page like [`send_page`](Self::send_page), encoded straight from
+    /// the builder (no `XCol`s are built; see [`PageBuilder::finish_into_frames`]). The
+    /// builder's columns must be the request's. An empty page sends nothing. On error
+    /// nothing is added to `out`.
+    pub fn send_builder(
+        &mut self,
+        builder: &mut PageBuilder,
+        out: &mut BytesMut,
+    ) -> Result<(), ConversationError> {
+        let State::Reading { columns } = &self.state else {
+            return Err(self.wrong_state("send a read page", &self.state));
+        };
+        let bad = |source| ConversationError::BadOutgoingPage {
+            side: SIDE,
+            page: self.page,
+            source,
+        };
+        check_builder_columns(columns, builder.schema()).map_err(bad)?;
+        let nrow = builder
+            .finish_into_frames(&self.codec, true, out)
+            .map_err(bad)?;
+        if nrow > 0 {
+            self.page += 1;
+        }
+        Ok(())
+    }
+
     /// Ends the read: sends the zero-length frame. The conversation is over.
     pub fn end_read(&mut self, out: &mut BytesMut) -> Result<(), ConversationError> {
         if !matches!(self.state, State::Reading { .. }) {
@@ -482,13 +527,13 @@ impl PluginConversation {
 }
 
 /// Checks an incoming column `index` of a page against `columns`; `nrow` is the page's row
-/// count so far (meaningful when `index > 0`). Returns the column's `nrow`.
+/// count so far (meaningful when `index > 0`). Returns the checked column.
 pub(super) fn check_incoming_column(
     columns: &Schema,
     index: usize,
     nrow: usize,
-    xcol: &XCol,
-) -> Result<usize, crate::page::PageError> {
+    xcol: WireXCol,
+) -> Result<PageColumn, crate::page::PageError> {
     use crate::page::PageError;
     let Some(column) = columns.columns().get(index) else {
         return Err(PageError::ColumnCount {
@@ -496,15 +541,39 @@ pub(super) fn check_incoming_column(
             got: index + 1,
         });
     };
-    let col_nrow = validate_xcol(index, column, xcol)?;
-    if index > 0 && col_nrow != nrow {
+    let checked = PageColumn::from_wire(index, column, xcol)?;
+    if index > 0 && checked.nrow() != nrow {
         return Err(PageError::RowCountMismatch {
             column: column.name.clone(),
-            nrow: col_nrow,
+            nrow: checked.nrow(),
             expected: nrow,
         });
     }
-    Ok(col_nrow)
+    Ok(checked)
+}
+
+/// Checks that a builder's columns are `columns`: count and names.
+pub(super) fn check_builder_columns(
+    columns: &Schema,
+    builder: &Schema,
+) -> Result<(), crate::page::PageError> {
+    use crate::page::PageError;
+    if builder.len() != columns.len() {
+        return Err(PageError::ColumnCount {
+            expected: columns.len(),
+            got: builder.len(),
+        });
+    }
+    for (index, (want, got)) in columns.columns().iter().zip(builder.columns()).enumerate() {
+        if want.name != got.name {
+            return Err(PageError::ColumnName {
+                index,
+                expected: want.name.clone(),
+                got: got.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The cheap checks of a page about to be sent: column count and names, one `nrow`, null
