@@ -18,19 +18,28 @@
 //!   `CsvSpec`, `Filter`, `SampleRequest`, `SizeMetaRequest`/`Reply`, `DataReply`,
 //!   `WriteData`), the `OP_*` names, [`message::decode`]`::<M>(Frame)` with
 //!   [`message::MessageError`], and [`message::encode_xcol_reply`] (a page column as a read
-//!   reply, from a borrowed `XCol`).
+//!   reply, from a borrowed `XCol`). Page columns on the hot paths skip prost: see [`wire`].
 //! - [`spq`] — [`spq::SpqType`] (codes, carriers, `from_pg_type("varchar(20)")`),
 //!   [`spq::Carrier`], our epochs (2000-01-01, as PostgreSQL's binary COPY) and their
 //!   conversions. BYTEA `0x8` in `bindata` is our extension.
 //! - [`schema`] — [`schema::Schema`]: checked columns from `ColumnDesc`s, `project(columnlist)`.
 //! - [`page`] — [`page::PageBuilder`] (push [`page::Value`]s row by row, bounded by
-//!   [`page::PageLimits`], `finish() -> Vec<XCol>`), [`page::PageReader`] (checks incoming
-//!   `XCol`s, lends [`page::ColumnView`]s without copying), [`page::validate_xcol`], and the
-//!   rules of a valid page. Errors: [`page::PageError`], naming column and row.
+//!   [`page::PageLimits`]; `finish_into_frames(&codec, reply, &mut out)` encodes the page
+//!   straight into frames, `finish() -> Vec<XCol>` builds prost structs),
+//!   [`page::PageReader`] (a checked page: `from_wire(schema, Vec<WireXCol>)` without
+//!   copying values, `new(schema, Vec<XCol>)`, or `from_columns` of
+//!   [`page::PageColumn`]s checked one by one; lends [`page::ColumnView`]s: `get(row)`,
+//!   `get_bytes(row)`), [`page::validate_xcol`], and the rules of a valid page. Errors:
+//!   [`page::PageError`], naming column and row.
+//! - [`wire`] — the hand-written protobuf of page columns: [`wire::WireXCol::decode`] and
+//!   [`wire::decode_xcol_reply`] borrow the frame's payload (no allocation per value),
+//!   accepting what prost accepts. Errors: [`wire::WireError`].
 //! - [`conversation`] — the machines the caller drives:
 //!   [`conversation::PluginConversation`] (the answering side: plugin, or xdrive toward the
 //!   database), [`conversation::ReadClient`] and [`conversation::WriteClient`] (the asking
-//!   side). Feed frames to `receive`, act on the event, send with the machine's methods.
+//!   side). Feed frames to `receive`, act on the event, send with the machine's methods
+//!   (`send_page(&[XCol])`, or `send_builder(&mut PageBuilder)` to encode straight from a
+//!   builder). Incoming pages are decoded with [`wire`], without copying values.
 //!   Errors: [`conversation::ConversationError`].
 //! - [`query`] — the `QUERY` filter: [`query::find`] in a request's filters,
 //!   [`query::parse`] into ordered `key=value` pairs.
@@ -66,7 +75,7 @@
 //! let mut page = PageBuilder::new(columns, PageLimits::default());
 //! page.push(Value::Int64(42)).unwrap();
 //! page.end_row().unwrap();
-//! plugin.send_page(&page.finish().unwrap(), &mut to_client).unwrap();
+//! plugin.send_builder(&mut page, &mut to_client).unwrap();
 //! plugin.end_read(&mut to_client).unwrap();
 //!
 //! let frame = client_codec.decode(&mut to_client).unwrap().unwrap();

@@ -1,7 +1,10 @@
 //! Column pages: a page is one [`XCol`] per column, all with the same `nrow`.
 //!
-//! [`PageBuilder`] makes pages from typed values pushed row by row; [`PageReader`] checks the
-//! `XCol`s of an incoming page and lends typed views of its columns without copying.
+//! [`PageBuilder`] makes pages from typed values pushed row by row and encodes them straight
+//! into frames ([`PageBuilder::finish_into_frames`]); [`PageReader`] checks the columns of an
+//! incoming page — decoded from frames without copying their values
+//! ([`crate::wire::WireXCol`], [`PageReader::from_wire`]), or prost `XCol`s — and lends
+//! typed views of its columns.
 //!
 //! # The rules of a valid `XCol` (checked by [`validate_xcol`] and [`PageReader::new`])
 //!
@@ -20,9 +23,12 @@
 //! empty bytes), as the public plugins do and expect.
 //!
 //! ```
+//! use bytes::BytesMut;
+//! use xdrive_proto::frame::FrameCodec;
 //! use xdrive_proto::page::{PageBuilder, PageLimits, PageReader, Value};
 //! use xdrive_proto::schema::{Column, Schema};
 //! use xdrive_proto::spq::SpqType;
+//! use xdrive_proto::wire::WireXCol;
 //!
 //! let schema = Schema::new(vec![
 //!     Column::new("id", SpqType::Int32),
@@ -35,9 +41,16 @@
 //! b.push(Value::Int32(2)).unwrap();
 //! b.push_null().unwrap();
 //! b.end_row().unwrap();
-//! let xcols = b.finish().unwrap();
+//! // Bare XCols, one frame per column, as a write sends them.
+//! let mut wire = BytesMut::new();
+//! b.finish_into_frames(&FrameCodec::default(), false, &mut wire).unwrap();
 //!
-//! let page = PageReader::new(&schema, xcols).unwrap();
+//! let mut decoder = FrameCodec::default();
+//! let mut columns = Vec::new();
+//! while let Some(frame) = decoder.decode(&mut wire).unwrap() {
+//!     columns.push(WireXCol::decode(frame.into_payload()).unwrap());
+//! }
+//! let page = PageReader::from_wire(&schema, columns).unwrap();
 //! assert_eq!(page.nrow(), 2);
 //! assert_eq!(page.column(1).get(0), Some(Value::Text("one")));
 //! assert_eq!(page.column(1).get(1), None);
@@ -49,7 +62,7 @@ use crate::frame::{FrameCodec, FrameError};
 use crate::message::XCol;
 use crate::schema::{Column, Schema};
 use crate::spq::{Carrier, MICROS_PER_DAY, SpqType};
-use crate::wire::{Span, WireError, WireXCol, Writer, varint_len};
+use crate::wire::{Span, WireXCol, Writer, varint_len};
 
 /// One value, typed by its SPQ type. Borrowed for text and bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -261,15 +274,6 @@ pub enum PageError {
         spq: SpqType,
         /// How many bytes of the value are valid.
         valid_up_to: usize,
-    },
-    /// An incoming page column is not a valid protobuf `XCol`.
-    #[error("column {index} of the page cannot be decoded")]
-    Decode {
-        /// Position in the page.
-        index: usize,
-        /// What is wrong.
-        #[source]
-        source: WireError,
     },
     /// A column of a page to send does not fit a frame.
     #[error("column \"{column}\" of the page cannot be sent")]
@@ -1076,14 +1080,17 @@ impl Spans {
     fn collect<T: AsRef<[u8]>>(values: &[T]) -> Spans {
         let total = values.iter().map(|v| v.as_ref().len()).sum();
         let mut buf = BytesMut::with_capacity(total);
+        let pos = |buf: &BytesMut| {
+            u32::try_from(buf.len()).expect("a page column holds less than 4 GiB of values")
+        };
         let spans = values
             .iter()
             .map(|v| {
-                let start = buf.len() as u32;
+                let start = pos(&buf);
                 buf.extend_from_slice(v.as_ref());
                 Span {
                     start,
-                    end: buf.len() as u32,
+                    end: pos(&buf),
                 }
             })
             .collect();

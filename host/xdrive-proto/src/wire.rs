@@ -14,8 +14,8 @@
 //! repeated numbers packed or not (or both), unknown fields of every wire type skipped
 //! (groups included). Every length is checked against the bytes that remain and capacity is
 //! only ever reserved for values actually present, so hostile input is a [`WireError`] — never
-//! a panic nor a large allocation. Text is not checked here (see above), nor is `colname`
-//! (it is compared with the schema's name byte for byte).
+//! a panic nor a large allocation. Text values are not checked here (see above); `colname`
+//! and `errmsg` are, at every occurrence, as prost does.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -103,6 +103,16 @@ pub enum WireError {
         /// The group's field number.
         field: u32,
     },
+    /// `XCol.colname` or `XColDataReply.errmsg` is not UTF-8.
+    #[error("byte {offset}: {} is not UTF-8", field_name(message, *field))]
+    NotUtf8 {
+        /// Where the string starts.
+        offset: usize,
+        /// The message being read.
+        message: &'static str,
+        /// The field number.
+        field: u32,
+    },
     /// The payload is longer than 4 GiB (no frame is).
     #[error("a {len}-byte payload is too long to decode")]
     TooLong {
@@ -169,7 +179,7 @@ pub struct WireXCol {
 pub struct WireXColReply {
     /// 0 for success, negative for an error.
     pub errcode: i32,
-    /// What went wrong (invalid UTF-8 is replaced, so a broken message still shows).
+    /// What went wrong.
     pub errmsg: String,
     /// The column page, if any.
     pub data: Option<WireXCol>,
@@ -187,7 +197,7 @@ impl WireXCol {
         Ok(col)
     }
 
-    /// The column's name as sent (not checked to be UTF-8).
+    /// The column's name as sent (UTF-8).
     pub fn colname(&self) -> &[u8] {
         &self.payload[self.colname.range()]
     }
@@ -203,7 +213,7 @@ impl WireXCol {
     }
 
     /// The same column as a prost [`XCol`] (allocating per value; for tests and tools).
-    /// `None` when `colname` or a text value is not UTF-8, which prost would refuse.
+    /// `None` when a text value is not UTF-8, which prost would refuse.
     pub fn to_xcol(&self) -> Option<XCol> {
         let text = |s: Span| std::str::from_utf8(&self.payload[s.range()]).map(str::to_owned);
         Some(XCol {
@@ -250,7 +260,8 @@ impl WireXCol {
                     if wire_type != LEN {
                         return Err(wrong("2 (length-delimited)"));
                     }
-                    self.colname = r.span(MSG, field)?;
+                    // Checked at every occurrence, as prost does.
+                    self.colname = r.utf8_span(MSG, field)?;
                 }
                 2 => {
                     if wire_type != VARINT {
@@ -339,7 +350,7 @@ pub fn decode_xcol_reply(payload: Bytes) -> Result<WireXColReply, WireError> {
                 if wire_type != LEN {
                     return Err(wrong("2 (length-delimited)"));
                 }
-                let span = r.span(MSG, field)?;
+                let span = r.utf8_span(MSG, field)?;
                 reply.errmsg = String::from_utf8_lossy(&payload[span.range()]).into_owned();
             }
             3 => {
@@ -410,8 +421,9 @@ impl<'a> Reader<'a> {
         let offset = self.pos;
         let key = self.varint()?;
         let wire_type = (key & 7) as u8;
-        match u32::try_from(key >> 3) {
-            Ok(field) if field != 0 && wire_type <= FIXED32 => Ok((field, wire_type)),
+        // A key is a u32 (so the field number is below 2^29), as prost requires.
+        match u32::try_from(key) {
+            Ok(k) if k >> 3 != 0 && wire_type <= FIXED32 => Ok((k >> 3, wire_type)),
             _ => Err(WireError::BadKey { offset, key }),
         }
     }
@@ -443,6 +455,19 @@ impl<'a> Reader<'a> {
     fn span(&mut self, message: &'static str, field: u32) -> Result<Span, WireError> {
         let len = self.varint()?;
         self.take(message, field, len)
+    }
+
+    /// A length-delimited value that must be UTF-8.
+    fn utf8_span(&mut self, message: &'static str, field: u32) -> Result<Span, WireError> {
+        let span = self.span(message, field)?;
+        match std::str::from_utf8(&self.buf[span.range()]) {
+            Ok(_) => Ok(span),
+            Err(_) => Err(WireError::NotUtf8 {
+                offset: span.start as usize,
+                message,
+                field,
+            }),
+        }
     }
 
     /// A repeated varint field of `XCol`, packed (wire type 2) or not (wire type 0); its key
@@ -810,7 +835,15 @@ mod tests {
                  (packed)",
             ),
             (&[0x00, 1], "byte 0: invalid field key 0"),
+            (
+                &[0x0a, 1, 0xd3, 0x0a, 1, b'a'],
+                "byte 2: XCol.colname (field 1) is not UTF-8",
+            ),
             (&[0x0f], "byte 0: invalid field key 15"),
+            (
+                &[0xc8, 0xc8, 0xc8, 0xc8, 0x34, 0x03],
+                "byte 0: invalid field key 14110827592",
+            ),
             (
                 &[0x2a, 2, 0x80, 0x80],
                 "byte 2: truncated or over-long varint",
@@ -894,6 +927,24 @@ mod tests {
                 (Err(_), Err(_)) => {}
                 // We check text (and the name) later, against the schema.
                 (Err(_), Ok(m)) => prop_assert!(m.to_xcol().is_none()),
+                (Ok(p), Err(e)) => prop_assert!(false, "prost accepts {:?}, we refuse: {}", p, e),
+            }
+        }
+
+        #[test]
+        fn replies_agree_with_prost_on_garbage(raw in prop::collection::vec(any::<u8>(), 0..48)) {
+            let prost = XColDataReply::decode(&raw[..]);
+            let mine = decode_xcol_reply(Bytes::from(raw));
+            match (prost, mine) {
+                (Ok(p), Ok(m)) => {
+                    prop_assert_eq!((p.errcode, &p.errmsg), (m.errcode, &m.errmsg));
+                    let m = m.data.map(|d| d.to_xcol().unwrap().encode_to_vec());
+                    prop_assert_eq!(p.data.map(|d| d.encode_to_vec()), m);
+                }
+                (Err(_), Err(_)) => {}
+                (Err(_), Ok(m)) => {
+                    prop_assert!(m.data.is_some_and(|d| d.to_xcol().is_none()));
+                }
                 (Ok(p), Err(e)) => prop_assert!(false, "prost accepts {:?}, we refuse: {}", p, e),
             }
         }

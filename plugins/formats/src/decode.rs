@@ -347,14 +347,12 @@ fn csv_failure(e: CsvError, payload: &[u8]) -> Failure {
 }
 
 fn json_failure(e: JsonError, payload: &[u8]) -> Failure {
-    let from = e.at.min(payload.len()).saturating_sub(10);
     Failure::new(
         RowErrorKind::Json,
         format!(
-            "the message is not valid JSON: {} near byte {}: {}",
+            "the message is not valid JSON: {}: {}",
             e.reason,
-            e.at,
-            snippet(&payload[from..])
+            snippet(payload)
         ),
     )
 }
@@ -382,8 +380,8 @@ fn value_failure(column: &str, ty: &ColumnType, raw: &[u8], e: ValueError) -> Fa
         ValueError::Json(j) => (
             RowErrorKind::Json,
             format!(
-                "{column}: {quoted} is not valid JSON: {} near byte {}",
-                j.reason, j.at
+                "{column}: {quoted} is not valid JSON: {}",
+                j.reason
             ),
         ),
         ValueError::Utf8 { at } => (
@@ -495,4 +493,321 @@ fn push_meta(
     };
     push(page, value);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use xdrive_proto::page::{PageLimits, PageReader};
+
+    use super::*;
+    use crate::spec::{CsvOptions, OutputColumn};
+
+    const META: MessageMeta<'static> = MessageMeta {
+        partition: 2,
+        offset: 100,
+        timestamp_ms: Some(946_684_800_123),
+        key: Some(b"k1"),
+    };
+
+    fn csv(types: &[&str]) -> Decoder {
+        let fields = types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| InputField::new(format!("c{i}"), t).unwrap())
+            .collect();
+        Decoder::new(DecoderSpec::all_fields(
+            Format::Csv(CsvOptions::new(b'|').unwrap()),
+            fields,
+        ))
+        .unwrap()
+    }
+
+    /// Decodes `messages`, returning the page and the errors' reasons.
+    fn run(decoder: &mut Decoder, messages: &[Option<&[u8]>]) -> (PageReader, Vec<RowError>) {
+        let mut page = decoder.new_page(PageLimits::default());
+        let mut errors = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            let meta = MessageMeta {
+                offset: i as i64,
+                ..META
+            };
+            if let Err(e) = decoder.decode(&meta, *m, &mut page) {
+                errors.push(e);
+            }
+        }
+        let page = PageReader::new(decoder.schema(), page.finish().unwrap()).unwrap();
+        (page, errors)
+    }
+
+    fn one_error(decoder: &mut Decoder, message: Option<&[u8]>) -> RowError {
+        let (page, mut errors) = run(decoder, &[message]);
+        assert_eq!(page.nrow(), 0);
+        assert_eq!(errors.len(), 1);
+        errors.remove(0)
+    }
+
+    #[test]
+    fn typed_csv_row() {
+        let mut d = csv(&[
+            "int2", "int4", "int8", "real", "float8", "bool", "numeric(10,2)", "text",
+            "varchar(3)", "char(2)", "date", "time", "timestamp", "timestamptz", "json", "bytea",
+        ]);
+        let row = b"-32768|2147483647|-9223372036854775808|1.5|-0|yes|12.50|\"a|b\"|ab |x|2024-02-29|24:00:00|2000-01-01 00:00:01|2000-01-01T05:30:00+05:30|\"{\"\"a\"\":[1]}\"|\\x00ff";
+        let (page, errors) = run(&mut d, &[Some(row)]);
+        assert_eq!(errors, []);
+        let got: Vec<_> = page.columns().map(|c| c.get(0)).collect();
+        assert_eq!(
+            got,
+            [
+                Some(Value::Int16(i16::MIN)),
+                Some(Value::Int32(i32::MAX)),
+                Some(Value::Int64(i64::MIN)),
+                Some(Value::Float(1.5)),
+                Some(Value::Double(-0.0)),
+                Some(Value::Bool(true)),
+                Some(Value::Numeric("12.50")),
+                Some(Value::Text("a|b")),
+                Some(Value::Text("ab ")),
+                Some(Value::Text("x")),
+                Some(Value::Date(8825)),
+                Some(Value::Time(86_400_000_000)),
+                Some(Value::Timestamp(1_000_000)),
+                Some(Value::Timestamptz(0)),
+                Some(Value::Json("{\"a\":[1]}")),
+                Some(Value::Bytea(&[0, 0xff])),
+            ]
+        );
+        assert!(matches!(page.column(4).get(0), Some(Value::Double(x)) if x.is_sign_negative()));
+    }
+
+    #[test]
+    fn nulls_in_every_type() {
+        let types = ["int4", "float8", "bool", "date", "text", "json", "bytea"];
+        let mut d = csv(&types);
+        let (page, errors) = run(&mut d, &[Some(b"||||||")]);
+        assert_eq!(errors, []);
+        assert!(page.columns().all(|c| c.get(0).is_none()));
+        // Quoted empty: an empty string, which only text accepts.
+        let mut d = csv(&["text", "int4"]);
+        let (page, errors) = run(&mut d, &[Some(b"\"\"|"), Some(b"|\"\"")]);
+        assert_eq!(page.column(0).get(0), Some(Value::Text("")));
+        assert_eq!(
+            errors[0].reason,
+            "column \"c1\": \"\" is not a valid int4"
+        );
+    }
+
+    #[test]
+    fn field_count() {
+        let mut d = csv(&["int4", "int4"]);
+        let e = one_error(&mut d, Some(b"1|2|3"));
+        assert_eq!(e.kind, RowErrorKind::FieldCount);
+        assert_eq!(e.reason, "expected 2 fields, got 3: \"1|2|3\"");
+        assert_eq!(one_error(&mut d, Some(b"1")).reason, "expected 2 fields, got 1: \"1\"");
+        assert_eq!(one_error(&mut d, Some(b"1|2|")).kind, RowErrorKind::FieldCount);
+        assert_eq!(one_error(&mut d, Some(b"")).reason, "expected 2 fields, got 1: \"\"");
+    }
+
+    #[test]
+    fn value_errors_name_column_and_type() {
+        let mut d = csv(&["integer", "varchar(3)", "date", "smallint"]);
+        let cases: [(&[u8], &str); 5] = [
+            (b"12x|a|2024-01-01|1", "column \"c0\": \"12x\" is not a valid integer"),
+            (b"1|abcd|2024-01-01|1", "column \"c1\": \"abcd\" has 4 characters, more than varchar(3) allows"),
+            (b"1|a|2023-02-29|1", "column \"c2\": \"2023-02-29\" is not a valid date: day out of range for the month"),
+            (b"1|a|2024-01-01|40000", "column \"c3\": \"40000\" is out of range for smallint"),
+            (b"2147483648|a|2024-01-01|1", "column \"c0\": \"2147483648\" is out of range for integer"),
+        ];
+        for (m, reason) in cases {
+            let e = one_error(&mut d, Some(m));
+            assert_eq!((e.kind, e.reason.as_str()), (RowErrorKind::Value, reason));
+            assert_eq!(e.to_string(), format!("partition 2, offset 0: {reason}"));
+        }
+    }
+
+    #[test]
+    fn encoding_errors() {
+        let mut d = csv(&["text", "text"]);
+        let e = one_error(&mut d, Some(b"ab\xffc|d"));
+        assert_eq!(e.kind, RowErrorKind::Encoding);
+        assert_eq!(e.reason, "the message is not valid UTF-8 at byte 2: \"ab\\xffc|d\"");
+        let e = one_error(&mut d, Some(b"a\0|b"));
+        assert_eq!(e.reason, "the message has a NUL byte at byte 1, which text cannot hold");
+    }
+
+    #[test]
+    fn csv_errors() {
+        let mut d = csv(&["text", "text"]);
+        let e = one_error(&mut d, Some(b"a|\"b"));
+        assert_eq!(e.kind, RowErrorKind::Csv);
+        assert_eq!(e.reason, "the quote opened at byte 2 is never closed: \"\\\"b\"");
+        let e = one_error(&mut d, Some(b"a|b\nc|d"));
+        assert_eq!(e.kind, RowErrorKind::Csv);
+        assert!(e.reason.starts_with("unquoted line break at byte 3"), "{}", e.reason);
+        let (page, errors) = run(&mut d, &[Some(b"a|b\r\n")]);
+        assert_eq!((page.nrow(), errors.len()), (1, 0));
+    }
+
+    #[test]
+    fn tombstones_per_format() {
+        let mut d = csv(&["text"]);
+        let e = one_error(&mut d, None);
+        assert_eq!(e.kind, RowErrorKind::Tombstone);
+        // An empty value is one NULL field.
+        let (page, _) = run(&mut d, &[Some(b"")]);
+        assert_eq!(page.column(0).get(0), None);
+
+        let spec = DecoderSpec::all_fields(Format::Json, vec![InputField::jdata()]);
+        let mut d = Decoder::new(spec).unwrap();
+        let (page, errors) = run(&mut d, &[None]);
+        assert_eq!((page.nrow(), errors.len()), (1, 0));
+        assert_eq!(page.column(0).get(0), None);
+
+        let field = InputField::new("data", "bytea").unwrap();
+        let mut d = Decoder::new(DecoderSpec::all_fields(Format::Binary, vec![field])).unwrap();
+        let (page, errors) = run(&mut d, &[None, Some(b"\x00\xff")]);
+        assert_eq!(errors, []);
+        assert_eq!(page.column(0).get(0), None);
+        assert_eq!(page.column(0).get(1), Some(Value::Bytea(b"\x00\xff")));
+    }
+
+    #[test]
+    fn json_messages() {
+        let spec = DecoderSpec::all_fields(Format::Json, vec![InputField::jdata()]);
+        let mut d = Decoder::new(spec).unwrap();
+        let (page, errors) = run(
+            &mut d,
+            &[Some(br#"{"custkey":111}"#), Some(b"[1,2]"), Some(b"{\"a\":"), Some(b"\xff")],
+        );
+        assert_eq!(page.nrow(), 2);
+        assert_eq!(page.column(0).get(1), Some(Value::Json("[1,2]")));
+        assert_eq!(errors[0].kind, RowErrorKind::Json);
+        assert!(
+            errors[0].reason.starts_with("the message is not valid JSON: "),
+            "{}",
+            errors[0].reason
+        );
+        assert_eq!(errors[1].kind, RowErrorKind::Encoding);
+    }
+
+    #[test]
+    fn oversize_messages() {
+        let mut spec = DecoderSpec::all_fields(Format::Binary, vec![InputField::new("b", "bytea").unwrap()]);
+        spec.max_message_bytes = 8;
+        let mut d = Decoder::new(spec).unwrap();
+        // The key (2 bytes) counts too.
+        let (page, errors) = run(&mut d, &[Some(b"123456"), Some(b"1234567")]);
+        assert_eq!(page.nrow(), 1);
+        assert_eq!(errors[0].kind, RowErrorKind::TooLarge);
+        assert_eq!(
+            errors[0].reason,
+            "the message is 9 bytes (value and key), more than the limit of 8 bytes"
+        );
+    }
+
+    #[test]
+    fn ignored_fields_and_metadata() {
+        let fields = vec![
+            InputField::new("a", "int4").unwrap(),
+            InputField::new("skip", "int4").unwrap().ignored(true),
+            InputField::new("b", "text").unwrap(),
+        ];
+        let outputs = vec![
+            OutputColumn::meta("p", Meta::Partition, SpqType::Int32),
+            OutputColumn::meta("p8", Meta::Partition, SpqType::Int64),
+            OutputColumn::field("b", 2),
+            OutputColumn::meta("o", Meta::Offset, SpqType::Int64),
+            OutputColumn::meta("ts", Meta::Timestamp, SpqType::TimestamptzMicros),
+            OutputColumn::meta("ts_local", Meta::Timestamp, SpqType::TimestampMicros),
+            OutputColumn::meta("ts_ms", Meta::Timestamp, SpqType::Int64),
+            OutputColumn::meta("k", Meta::Key, SpqType::Bytea),
+            OutputColumn::meta("kt", Meta::Key, SpqType::Cstr),
+            OutputColumn::field("a", 0),
+        ];
+        let spec = DecoderSpec::new(Format::Csv(CsvOptions::new(b',').unwrap()), fields, outputs);
+        let mut d = Decoder::new(spec).unwrap();
+        // The ignored field is not type-checked.
+        let (page, errors) = run(&mut d, &[Some(b"7,not a number,x")]);
+        assert_eq!(errors, []);
+        let got: Vec<_> = page.columns().map(|c| c.get(0)).collect();
+        assert_eq!(
+            got,
+            [
+                Some(Value::Int32(2)),
+                Some(Value::Int64(2)),
+                Some(Value::Text("x")),
+                Some(Value::Int64(0)),
+                Some(Value::Timestamptz(123_000)),
+                Some(Value::Timestamp(123_000)),
+                Some(Value::Int64(946_684_800_123)),
+                Some(Value::Bytea(b"k1")),
+                Some(Value::Text("k1")),
+                Some(Value::Int32(7)),
+            ]
+        );
+
+        let mut page = d.new_page(PageLimits::default());
+        let meta = MessageMeta {
+            partition: 1,
+            offset: 5,
+            timestamp_ms: None,
+            key: None,
+        };
+        d.decode(&meta, Some(b"1,2,3"), &mut page).unwrap();
+        let bad_key = MessageMeta {
+            key: Some(b"\xc3"),
+            ..meta
+        };
+        let e = d.decode(&bad_key, Some(b"1,2,3"), &mut page).unwrap_err();
+        assert_eq!(e.kind, RowErrorKind::Encoding);
+        assert_eq!(
+            e.reason,
+            "column \"kt\" (the message key): \"\\xc3\" is not valid UTF-8 at byte 0"
+        );
+        let page = PageReader::new(d.schema(), page.finish().unwrap()).unwrap();
+        assert_eq!(page.nrow(), 1);
+        assert!(page.column(4).get(0).is_none() && page.column(7).get(0).is_none());
+    }
+
+    #[test]
+    fn a_failed_row_leaves_the_page_as_it_was() {
+        let mut d = csv(&["int4", "text", "int4"]);
+        let (page, errors) = run(&mut d, &[Some(b"1|a|2"), Some(b"3|b|x"), Some(b"4|c|5")]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].offset, 1);
+        let col: Vec<_> = page.column(1).iter().collect();
+        assert_eq!(col, [Some(Value::Text("a")), Some(Value::Text("c"))]);
+    }
+
+    #[test]
+    fn spec_errors() {
+        let csv = Format::Csv(CsvOptions::new(b',').unwrap());
+        let f = || vec![InputField::new("a", "int4").unwrap().ignored(true)];
+        let err = |spec| Decoder::new(spec).unwrap_err().to_string();
+        assert_eq!(
+            err(DecoderSpec::new(csv.clone(), f(), vec![OutputColumn::field("a", 0)])),
+            "output column \"a\" reads field \"a\", which is ignored"
+        );
+        assert_eq!(
+            err(DecoderSpec::new(csv.clone(), f(), vec![OutputColumn::field("a", 3)])),
+            "output column \"a\" reads field 3, but messages have 1 fields"
+        );
+        assert_eq!(
+            err(DecoderSpec::new(
+                csv.clone(),
+                f(),
+                vec![OutputColumn::meta("o", Meta::Offset, SpqType::Int32)]
+            )),
+            "output column \"o\" cannot hold the message offset as INT32 (it can be int8)"
+        );
+        assert_eq!(
+            err(DecoderSpec::new(csv, vec![], vec![])),
+            "the csv format needs at least one column in kafka.input.columns"
+        );
+        assert_eq!(
+            err(DecoderSpec::all_fields(Format::Json, f())),
+            "the json format needs exactly one json column, got \"a\" int4"
+        );
+        assert!(Decoder::new(DecoderSpec::all_fields(Format::Binary, vec![])).is_err());
+    }
 }

@@ -130,3 +130,101 @@ impl Encoder {
         Ok(Some(&self.out))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use xdrive_proto::page::{PageBuilder, PageLimits};
+    use xdrive_proto::schema::Column;
+
+    use super::*;
+    use crate::spec::CsvOptions;
+
+    fn page(values: &[Option<Value<'_>>]) -> PageReader {
+        let schema = Schema::new(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Column::new(format!("c{i}"), v.map_or(SpqType::Cstr, |v| v.spq_type())))
+                .collect(),
+        )
+        .unwrap();
+        let mut b = PageBuilder::new(schema.clone(), PageLimits::default());
+        for v in values {
+            b.push_opt(*v).unwrap();
+        }
+        b.end_row().unwrap();
+        PageReader::new(&schema, b.finish().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn csv_prints_values_as_postgresql() {
+        let p = page(&[
+            Some(Value::Bool(true)),
+            Some(Value::Int16(-32768)),
+            Some(Value::Int64(i64::MAX)),
+            Some(Value::Float(0.1)),
+            Some(Value::Double(1e20)),
+            Some(Value::Double(-0.0)),
+            Some(Value::Numeric("12.50")),
+            Some(Value::Date(8825)),
+            Some(Value::Time(3_723_000_500)),
+            Some(Value::Timestamp(1_500_000)),
+            Some(Value::Timestamptz(-1)),
+            Some(Value::Bytea(&[0xde, 0xad])),
+            Some(Value::Json("{\"a\": \"x|y\"}")),
+            Some(Value::Text("")),
+            None,
+            Some(Value::Text("plain text")),
+        ]);
+        let mut e = Encoder::new(&Format::Csv(CsvOptions::new(b'|').unwrap()), p.schema()).unwrap();
+        let out = e.encode(&p, 0).unwrap().unwrap();
+        assert_eq!(
+            std::str::from_utf8(out).unwrap(),
+            "t|-32768|9223372036854775807|0.1|1e+20|-0|12.50|2024-02-29|01:02:03.0005|\
+             2000-01-01 00:00:01.5|1999-12-31 23:59:59.999999+00|\\xdead|\"{\"\"a\"\": \"\"x|y\"\"}\"|\"\"||plain text"
+        );
+        // A delimiter that appears in printed values gets them quoted.
+        let p = page(&[Some(Value::Timestamp(0)), Some(Value::Int32(-5))]);
+        let mut e = Encoder::new(&Format::Csv(CsvOptions::new(b'-').unwrap()), p.schema()).unwrap();
+        let out = e.encode(&p, 0).unwrap().unwrap();
+        assert_eq!(out, b"\"2000-01-01 00:00:00\"-\"-5\"");
+    }
+
+    #[test]
+    fn json_and_binary_pass_values_through() {
+        let p = page(&[Some(Value::Json("[1]"))]);
+        let mut e = Encoder::new(&Format::Json, p.schema()).unwrap();
+        assert_eq!(e.encode(&p, 0).unwrap(), Some(&b"[1]"[..]));
+        let p = page(&[Some(Value::Bytea(b"\0\xff"))]);
+        let mut e = Encoder::new(&Format::Binary, p.schema()).unwrap();
+        assert_eq!(e.encode(&p, 0).unwrap(), Some(&b"\0\xff"[..]));
+        // A NULL is a tombstone.
+        let schema = Schema::new(vec![Column::new("b", SpqType::Bytea)]).unwrap();
+        let mut b = PageBuilder::new(schema.clone(), PageLimits::default());
+        b.push_null().unwrap();
+        b.end_row().unwrap();
+        let p = PageReader::new(&schema, b.finish().unwrap()).unwrap();
+        assert_eq!(e.encode(&p, 0).unwrap(), None);
+        assert_eq!(
+            e.encode(&p, 1).unwrap_err().to_string(),
+            "row 1 is past the end of the page (1 rows)"
+        );
+    }
+
+    #[test]
+    fn wrong_schemas_are_refused() {
+        let p = page(&[Some(Value::Int32(1)), Some(Value::Text("x"))]);
+        let err = Encoder::new(&Format::Json, p.schema()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the json format cannot write a table of (int4, text): it needs one json column"
+        );
+        assert!(Encoder::new(&Format::Binary, p.schema()).is_err());
+        let other = page(&[Some(Value::Int32(1))]);
+        let mut e = Encoder::new(&Format::Csv(CsvOptions::new(b',').unwrap()), other.schema()).unwrap();
+        assert_eq!(
+            e.encode(&p, 0).unwrap_err().to_string(),
+            "the page's columns are (int4, text), the encoder was made for (int4)"
+        );
+    }
+}

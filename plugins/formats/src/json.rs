@@ -10,13 +10,11 @@
 use serde::de::IgnoredAny;
 use simd_json::{Buffers, ErrorType, INPUT_PADDING, Tape};
 
-/// Why a text is not valid JSON.
+/// Why a text is not valid JSON: what is wrong and where (`... at line 1 column 12`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsonError {
-    /// The byte where the parser stopped (approximate for some errors).
-    pub at: usize,
-    /// What is wrong.
-    pub reason: &'static str,
+    /// What is wrong and where.
+    pub reason: String,
 }
 
 /// Validates JSON texts; holds simd-json's buffers between calls.
@@ -54,16 +52,20 @@ impl JsonValidator {
         let result = simd_json::fill_tape_padded(&mut self.input, text.len(), &mut self.buffers, &mut tape);
         let error = result.err().map(|e| (e.index(), classify(e.error())));
         self.tape = Some(tape.reset());
-        match error {
-            None => Ok(()),
-            // Valid JSON numbers simd-json cannot represent: check the syntax elsewhere.
-            Some((at, Reason::Number)) => serde_json::from_str::<IgnoredAny>(text)
-                .map(|_| ())
-                .map_err(|_| JsonError {
-                    at,
-                    reason: "invalid number",
-                }),
-            Some((at, Reason::Other(reason))) => Err(JsonError { at, reason }),
+        let Some((at, reason)) = error else {
+            return Ok(());
+        };
+        // Only on errors: serde_json checks number syntax without representing numbers
+        // (simd-json refuses valid numbers it cannot represent), and describes syntax
+        // errors with their line and column more precisely than simd-json's index.
+        match serde_json::from_str::<IgnoredAny>(text) {
+            Ok(_) if matches!(reason, Reason::Number) => Ok(()),
+            Ok(_) => Err(JsonError {
+                reason: format!("{} at byte {at}", reason.phrase()),
+            }),
+            Err(e) => Err(JsonError {
+                reason: e.to_string(),
+            }),
         }
     }
 }
@@ -71,6 +73,15 @@ impl JsonValidator {
 enum Reason {
     Number,
     Other(&'static str),
+}
+
+impl Reason {
+    fn phrase(&self) -> &'static str {
+        match self {
+            Reason::Number => "invalid number",
+            Reason::Other(phrase) => phrase,
+        }
+    }
 }
 
 fn classify(e: &ErrorType) -> Reason {
@@ -130,24 +141,30 @@ mod tests {
     fn invalid_documents() {
         let mut v = JsonValidator::default();
         for (s, reason) in [
-            ("", "unexpected end of input"),
-            ("   ", "unexpected end of input"),
-            ("{\"a\":1", "syntax error"),
-            ("1 2", "unexpected text after the JSON value"),
-            ("{\"a\":1}x", "unexpected text after the JSON value"),
-            ("01", "invalid number"),
-            ("1e", "invalid number"),
-            ("[1e400,", "invalid number"),
-            ("nul", "invalid literal (expected null, true or false)"),
-            ("\"a\tb\"", "syntax error"),
-            ("\"\\ud800\"", "invalid \\u escape (an unpaired surrogate)"),
-            ("{a:1}", "syntax error"),
+            ("", "EOF while parsing a value at line 1 column 0"),
+            ("   ", "EOF while parsing a value at line 1 column 3"),
+            ("{\"a\":1", "EOF while parsing an object at line 1 column 6"),
+            ("1 2", "trailing characters at line 1 column 3"),
+            ("{\"a\":1}x", "trailing characters at line 1 column 8"),
+            ("01", "invalid number at line 1 column 2"),
+            ("1e", "invalid number at line 1 column 2"),
+            ("[1e400,", "EOF while parsing a value at line 1 column 7"),
+            ("nul", "EOF while parsing a value at line 1 column 3"),
+            (
+                "\"a\tb\"",
+                "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 2",
+            ),
+            ("\"\\ud800\"", "invalid \\u escape (an unpaired surrogate) at byte 0"),
+            ("{a:1}", "key must be a string at line 1 column 2"),
         ] {
             let err = v.validate(s).unwrap_err();
             assert_eq!(err.reason, reason, "{s:?}");
         }
         let deep = "[".repeat(1100) + &"]".repeat(1100);
-        assert_eq!(check(&deep).unwrap_err().reason, "nested more than 1024 levels deep");
+        assert_eq!(
+            check(&deep).unwrap_err().reason,
+            "nested more than 1024 levels deep at byte 1024"
+        );
     }
 
     #[test]

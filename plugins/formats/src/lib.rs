@@ -63,6 +63,8 @@ mod encode;
 mod error;
 mod json;
 mod spec;
+#[cfg(test)]
+mod roundtrip;
 mod value;
 
 pub use decode::{Decoder, MessageMeta};
