@@ -123,13 +123,20 @@ impl Tokenizer {
 
     /// A field from `start` whose first quote is at `q`; returns where it ends (the
     /// delimiter, a line break, or the end).
-    fn quoted_field(&mut self, text: &str, b: &[u8], start: usize, q: usize) -> Result<usize, CsvError> {
+    fn quoted_field(
+        &mut self,
+        text: &str,
+        b: &[u8],
+        start: usize,
+        q: usize,
+    ) -> Result<usize, CsvError> {
         // Fast path: `"..."` with no escapes inside, then a delimiter or the end.
         if q == start
             && let Some(len) = memchr::memchr(self.quote, &b[q + 1..])
         {
             let close = q + 1 + len;
-            let clean = self.escape == self.quote || memchr::memchr(self.escape, &b[q + 1..close]).is_none();
+            let clean = self.escape == self.quote
+                || memchr::memchr(self.escape, &b[q + 1..close]).is_none();
             if clean && (close + 1 == b.len() || b[close + 1] == self.delimiter) {
                 self.fields.push(Field {
                     start: q + 1,
@@ -156,7 +163,9 @@ impl Tokenizer {
                 };
                 pos += k;
                 let c = b[pos];
-                if c == self.escape && matches!(b.get(pos + 1), Some(&n) if n == self.quote || n == self.escape) {
+                if c == self.escape
+                    && matches!(b.get(pos + 1), Some(&n) if n == self.quote || n == self.escape)
+                {
                     self.scratch.push_str(&text[piece..pos]);
                     piece = pos + 1;
                     pos += 2;
@@ -209,7 +218,13 @@ pub(crate) struct Writer {
 impl Writer {
     pub(crate) fn new(options: &CsvOptions) -> Self {
         let mut special = [false; 256];
-        for b in [options.delimiter, options.quote, options.escape, b'\r', b'\n'] {
+        for b in [
+            options.delimiter,
+            options.quote,
+            options.escape,
+            b'\r',
+            b'\n',
+        ] {
             special[usize::from(b)] = true;
         }
         Writer {
@@ -232,7 +247,8 @@ impl Writer {
 
     /// Appends a non-NULL field.
     pub(crate) fn field(&self, out: &mut Vec<u8>, value: &[u8]) {
-        let needs_quotes = value == self.null.as_slice() || value.iter().any(|&b| self.special[usize::from(b)]);
+        let needs_quotes =
+            value == self.null.as_slice() || value.iter().any(|&b| self.special[usize::from(b)]);
         if !needs_quotes {
             out.extend_from_slice(value);
             return;
@@ -273,7 +289,10 @@ mod tests {
     #[test]
     fn plain_fields() {
         assert_eq!(split("a|b|c"), Ok(vec![s("a"), s("b"), s("c")]));
-        assert_eq!(split("1| spaced |x"), Ok(vec![s("1"), s(" spaced "), s("x")]));
+        assert_eq!(
+            split("1| spaced |x"),
+            Ok(vec![s("1"), s(" spaced "), s("x")])
+        );
         assert_eq!(split("a,b|c"), Ok(vec![s("a,b"), s("c")]));
     }
 
@@ -289,9 +308,15 @@ mod tests {
     #[test]
     fn quoting() {
         assert_eq!(split("\"a|b\"|c"), Ok(vec![s("a|b"), s("c")]));
-        assert_eq!(split("\"say \"\"hi\"\"\"|c"), Ok(vec![s("say \"hi\""), s("c")]));
+        assert_eq!(
+            split("\"say \"\"hi\"\"\"|c"),
+            Ok(vec![s("say \"hi\""), s("c")])
+        );
         assert_eq!(split("\"\"\"\""), Ok(vec![s("\"")]));
-        assert_eq!(split("\"line\nbreak\"|\"cr\r\nlf\""), Ok(vec![s("line\nbreak"), s("cr\r\nlf")]));
+        assert_eq!(
+            split("\"line\nbreak\"|\"cr\r\nlf\""),
+            Ok(vec![s("line\nbreak"), s("cr\r\nlf")])
+        );
         // Quotes open and close anywhere in a field, as in PostgreSQL.
         assert_eq!(split("a\"b|c\"d|e"), Ok(vec![s("ab|cd"), s("e")]));
         assert_eq!(split("\"ab\"cd"), Ok(vec![s("abcd")]));
@@ -314,7 +339,10 @@ mod tests {
     #[test]
     fn unterminated_quotes() {
         assert_eq!(split("a|\"bc"), Err(CsvError::UnterminatedQuote { at: 2 }));
-        assert_eq!(split("\"abc\"\"|d"), Err(CsvError::UnterminatedQuote { at: 0 }));
+        assert_eq!(
+            split("\"abc\"\"|d"),
+            Err(CsvError::UnterminatedQuote { at: 0 })
+        );
         assert_eq!(split("ab\"c"), Err(CsvError::UnterminatedQuote { at: 2 }));
         // The line end inside an open quote does not save it.
         assert_eq!(split("\"abc\n"), Err(CsvError::UnterminatedQuote { at: 0 }));
@@ -351,16 +379,35 @@ mod tests {
         let o = CsvOptions::new(b'|').unwrap();
         let out = write(
             &o,
-            &[Some(b"plain"), None, Some(b""), Some(b"a|b"), Some(b"say \"hi\""), Some(b"l\nf"), Some(b"a,b")],
+            &[
+                Some(b"plain"),
+                None,
+                Some(b""),
+                Some(b"a|b"),
+                Some(b"say \"hi\""),
+                Some(b"l\nf"),
+                Some(b"a,b"),
+            ],
         );
         assert_eq!(out, b"plain||\"\"|\"a|b\"|\"say \"\"hi\"\"\"|\"l\nf\"|a,b");
         let text = std::str::from_utf8(&out).unwrap();
         assert_eq!(
             split(text),
-            Ok(vec![s("plain"), None, s(""), s("a|b"), s("say \"hi\""), s("l\nf"), s("a,b")])
+            Ok(vec![
+                s("plain"),
+                None,
+                s(""),
+                s("a|b"),
+                s("say \"hi\""),
+                s("l\nf"),
+                s("a,b")
+            ])
         );
         let o = CsvOptions::from_strs(",", "'", "\\", "\\N").unwrap();
-        let out = write(&o, &[None, Some(b"\\N"), Some(b""), Some(b"it's"), Some(b"a\\b")]);
+        let out = write(
+            &o,
+            &[None, Some(b"\\N"), Some(b""), Some(b"it's"), Some(b"a\\b")],
+        );
         assert_eq!(out, b"\\N,'\\\\N',,'it\\'s','a\\\\b'");
         let text = std::str::from_utf8(&out).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@ use crate::csv::{CsvError, Tokenizer};
 use crate::datetime;
 use crate::error::{RowError, RowErrorKind, snippet};
 use crate::json::{JsonError, JsonValidator};
-use crate::spec::{ColumnType, DecoderSpec, Format, InputField, Meta, SpecError, Source};
+use crate::spec::{ColumnType, DecoderSpec, Format, InputField, Meta, Source, SpecError};
 use crate::value::{self, ValueError};
 
 /// What the plugin knows of a message besides its value.
@@ -166,7 +166,6 @@ impl Decoder {
             page.schema() == &self.schema,
             "the page builder's schema is not the decoder's"
         );
-        page.abandon_row();
         match self.decode_row(meta, payload, page) {
             Ok(()) => {
                 page.end_row().expect("a page holds at most i32::MAX rows");
@@ -226,7 +225,9 @@ impl Decoder {
                         format!("the message has a NUL byte at byte {at}, which text cannot hold"),
                     ));
                 }
-                tokenizer.tokenize(text).map_err(|e| csv_failure(e, payload))?;
+                tokenizer
+                    .tokenize(text)
+                    .map_err(|e| csv_failure(e, payload))?;
                 let got = tokenizer.fields().len();
                 if got != fields.len() {
                     return Err(Failure::new(
@@ -249,7 +250,12 @@ impl Decoder {
                             let s = tokenizer.text(text, field);
                             let ty = &fields[j].ty;
                             let v = parse_text(ty, s, bytes, json).map_err(|e| {
-                                value_failure(&format!("column \"{}\"", fields[j].name), ty, s.as_bytes(), e)
+                                value_failure(
+                                    &format!("column \"{}\"", fields[j].name),
+                                    ty,
+                                    s.as_bytes(),
+                                    e,
+                                )
                             })?;
                             push(page, Some(v));
                         }
@@ -335,7 +341,10 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Failure> {
 fn csv_failure(e: CsvError, payload: &[u8]) -> Failure {
     let reason = match e {
         CsvError::UnterminatedQuote { at } => {
-            format!("the quote opened at byte {at} is never closed: {}", snippet(&payload[at..]))
+            format!(
+                "the quote opened at byte {at} is never closed: {}",
+                snippet(&payload[at..])
+            )
         }
         CsvError::LineBreak { at } => format!(
             "unquoted line break at byte {at} (a message holds one row; quote values with line \
@@ -379,10 +388,7 @@ fn value_failure(column: &str, ty: &ColumnType, raw: &[u8], e: ValueError) -> Fa
         ),
         ValueError::Json(j) => (
             RowErrorKind::Json,
-            format!(
-                "{column}: {quoted} is not valid JSON: {}",
-                j.reason
-            ),
+            format!("{column}: {quoted} is not valid JSON: {}", j.reason),
         ),
         ValueError::Utf8 { at } => (
             RowErrorKind::Encoding,
@@ -405,8 +411,12 @@ fn parse_text<'a>(
 ) -> Result<Value<'a>, ValueError> {
     Ok(match ty.spq() {
         SpqType::Bool => Value::Bool(value::parse_bool(s)?),
-        SpqType::Int16 => Value::Int16(value::parse_int(s, i16::MIN.into(), i16::MAX.into())? as i16),
-        SpqType::Int32 => Value::Int32(value::parse_int(s, i32::MIN.into(), i32::MAX.into())? as i32),
+        SpqType::Int16 => {
+            Value::Int16(value::parse_int(s, i16::MIN.into(), i16::MAX.into())? as i16)
+        }
+        SpqType::Int32 => {
+            Value::Int32(value::parse_int(s, i32::MIN.into(), i32::MAX.into())? as i32)
+        }
         SpqType::Int64 => Value::Int64(value::parse_int(s, i64::MIN, i64::MAX)?),
         SpqType::Float => Value::Float(value::parse_f32(s)?),
         SpqType::Double => Value::Double(value::parse_f64(s)?),
@@ -420,7 +430,9 @@ fn parse_text<'a>(
             value::parse_bytea(s, bytes)?;
             Value::Bytea(bytes)
         }
-        SpqType::Date => Value::Date(datetime::parse_date(s).map_err(|d| ValueError::Syntax(Some(d)))?),
+        SpqType::Date => {
+            Value::Date(datetime::parse_date(s).map_err(|d| ValueError::Syntax(Some(d)))?)
+        }
         SpqType::TimeMicros => {
             Value::Time(datetime::parse_time(s).map_err(|d| ValueError::Syntax(Some(d)))?)
         }
@@ -477,8 +489,11 @@ fn push_meta(
                 let ty = ColumnType::of(spq);
                 let column = format!("column \"{name}\" (the message key)");
                 let fail = |e| value_failure(&column, &ty, key, e);
-                let text = std::str::from_utf8(key)
-                    .map_err(|e| fail(ValueError::Utf8 { at: e.valid_up_to() }))?;
+                let text = std::str::from_utf8(key).map_err(|e| {
+                    fail(ValueError::Utf8 {
+                        at: e.valid_up_to(),
+                    })
+                })?;
                 if spq == SpqType::Json {
                     json.validate(text).map_err(|e| fail(ValueError::Json(e)))?;
                     Some(Value::Json(text))
@@ -549,8 +564,22 @@ mod tests {
     #[test]
     fn typed_csv_row() {
         let mut d = csv(&[
-            "int2", "int4", "int8", "real", "float8", "bool", "numeric(10,2)", "text",
-            "varchar(3)", "char(2)", "date", "time", "timestamp", "timestamptz", "json", "bytea",
+            "int2",
+            "int4",
+            "int8",
+            "real",
+            "float8",
+            "bool",
+            "numeric(10,2)",
+            "text",
+            "varchar(3)",
+            "char(2)",
+            "date",
+            "time",
+            "timestamp",
+            "timestamptz",
+            "json",
+            "bytea",
         ]);
         let row = b"-32768|2147483647|-9223372036854775808|1.5|-0|yes|12.50|\"a|b\"|ab |x|2024-02-29|24:00:00|2000-01-01 00:00:01|2000-01-01T05:30:00+05:30|\"{\"\"a\"\":[1]}\"|\\x00ff";
         let (page, errors) = run(&mut d, &[Some(row)]);
@@ -591,10 +620,7 @@ mod tests {
         let mut d = csv(&["text", "int4"]);
         let (page, errors) = run(&mut d, &[Some(b"\"\"|"), Some(b"|\"\"")]);
         assert_eq!(page.column(0).get(0), Some(Value::Text("")));
-        assert_eq!(
-            errors[0].reason,
-            "column \"c1\": \"\" is not a valid int4"
-        );
+        assert_eq!(errors[0].reason, "column \"c1\": \"\" is not a valid int4");
     }
 
     #[test]
@@ -603,20 +629,44 @@ mod tests {
         let e = one_error(&mut d, Some(b"1|2|3"));
         assert_eq!(e.kind, RowErrorKind::FieldCount);
         assert_eq!(e.reason, "expected 2 fields, got 3: \"1|2|3\"");
-        assert_eq!(one_error(&mut d, Some(b"1")).reason, "expected 2 fields, got 1: \"1\"");
-        assert_eq!(one_error(&mut d, Some(b"1|2|")).kind, RowErrorKind::FieldCount);
-        assert_eq!(one_error(&mut d, Some(b"")).reason, "expected 2 fields, got 1: \"\"");
+        assert_eq!(
+            one_error(&mut d, Some(b"1")).reason,
+            "expected 2 fields, got 1: \"1\""
+        );
+        assert_eq!(
+            one_error(&mut d, Some(b"1|2|")).kind,
+            RowErrorKind::FieldCount
+        );
+        assert_eq!(
+            one_error(&mut d, Some(b"")).reason,
+            "expected 2 fields, got 1: \"\""
+        );
     }
 
     #[test]
     fn value_errors_name_column_and_type() {
         let mut d = csv(&["integer", "varchar(3)", "date", "smallint"]);
         let cases: [(&[u8], &str); 5] = [
-            (b"12x|a|2024-01-01|1", "column \"c0\": \"12x\" is not a valid integer"),
-            (b"1|abcd|2024-01-01|1", "column \"c1\": \"abcd\" has 4 characters, more than varchar(3) allows"),
-            (b"1|a|2023-02-29|1", "column \"c2\": \"2023-02-29\" is not a valid date: day out of range for the month"),
-            (b"1|a|2024-01-01|40000", "column \"c3\": \"40000\" is out of range for smallint"),
-            (b"2147483648|a|2024-01-01|1", "column \"c0\": \"2147483648\" is out of range for integer"),
+            (
+                b"12x|a|2024-01-01|1",
+                "column \"c0\": \"12x\" is not a valid integer",
+            ),
+            (
+                b"1|abcd|2024-01-01|1",
+                "column \"c1\": \"abcd\" has 4 characters, more than varchar(3) allows",
+            ),
+            (
+                b"1|a|2023-02-29|1",
+                "column \"c2\": \"2023-02-29\" is not a valid date: day out of range for the month",
+            ),
+            (
+                b"1|a|2024-01-01|40000",
+                "column \"c3\": \"40000\" is out of range for smallint",
+            ),
+            (
+                b"2147483648|a|2024-01-01|1",
+                "column \"c0\": \"2147483648\" is out of range for integer",
+            ),
         ];
         for (m, reason) in cases {
             let e = one_error(&mut d, Some(m));
@@ -630,9 +680,15 @@ mod tests {
         let mut d = csv(&["text", "text"]);
         let e = one_error(&mut d, Some(b"ab\xffc|d"));
         assert_eq!(e.kind, RowErrorKind::Encoding);
-        assert_eq!(e.reason, "the message is not valid UTF-8 at byte 2: \"ab\\xffc|d\"");
+        assert_eq!(
+            e.reason,
+            "the message is not valid UTF-8 at byte 2: \"ab\\xffc|d\""
+        );
         let e = one_error(&mut d, Some(b"a\0|b"));
-        assert_eq!(e.reason, "the message has a NUL byte at byte 1, which text cannot hold");
+        assert_eq!(
+            e.reason,
+            "the message has a NUL byte at byte 1, which text cannot hold"
+        );
     }
 
     #[test]
@@ -640,10 +696,17 @@ mod tests {
         let mut d = csv(&["text", "text"]);
         let e = one_error(&mut d, Some(b"a|\"b"));
         assert_eq!(e.kind, RowErrorKind::Csv);
-        assert_eq!(e.reason, "the quote opened at byte 2 is never closed: \"\\\"b\"");
+        assert_eq!(
+            e.reason,
+            "the quote opened at byte 2 is never closed: \"\\\"b\""
+        );
         let e = one_error(&mut d, Some(b"a|b\nc|d"));
         assert_eq!(e.kind, RowErrorKind::Csv);
-        assert!(e.reason.starts_with("unquoted line break at byte 3"), "{}", e.reason);
+        assert!(
+            e.reason.starts_with("unquoted line break at byte 3"),
+            "{}",
+            e.reason
+        );
         let (page, errors) = run(&mut d, &[Some(b"a|b\r\n")]);
         assert_eq!((page.nrow(), errors.len()), (1, 0));
     }
@@ -677,13 +740,20 @@ mod tests {
         let mut d = Decoder::new(spec).unwrap();
         let (page, errors) = run(
             &mut d,
-            &[Some(br#"{"custkey":111}"#), Some(b"[1,2]"), Some(b"{\"a\":"), Some(b"\xff")],
+            &[
+                Some(br#"{"custkey":111}"#),
+                Some(b"[1,2]"),
+                Some(b"{\"a\":"),
+                Some(b"\xff"),
+            ],
         );
         assert_eq!(page.nrow(), 2);
         assert_eq!(page.column(0).get(1), Some(Value::Json("[1,2]")));
         assert_eq!(errors[0].kind, RowErrorKind::Json);
         assert!(
-            errors[0].reason.starts_with("the message is not valid JSON: "),
+            errors[0]
+                .reason
+                .starts_with("the message is not valid JSON: "),
             "{}",
             errors[0].reason
         );
@@ -692,7 +762,8 @@ mod tests {
 
     #[test]
     fn oversize_messages() {
-        let mut spec = DecoderSpec::all_fields(Format::Binary, vec![InputField::new("b", "bytea").unwrap()]);
+        let mut spec =
+            DecoderSpec::all_fields(Format::Binary, vec![InputField::new("b", "bytea").unwrap()]);
         spec.max_message_bytes = 8;
         let mut d = Decoder::new(spec).unwrap();
         // The key (2 bytes) counts too.
@@ -785,11 +856,19 @@ mod tests {
         let f = || vec![InputField::new("a", "int4").unwrap().ignored(true)];
         let err = |spec| Decoder::new(spec).unwrap_err().to_string();
         assert_eq!(
-            err(DecoderSpec::new(csv.clone(), f(), vec![OutputColumn::field("a", 0)])),
+            err(DecoderSpec::new(
+                csv.clone(),
+                f(),
+                vec![OutputColumn::field("a", 0)]
+            )),
             "output column \"a\" reads field \"a\", which is ignored"
         );
         assert_eq!(
-            err(DecoderSpec::new(csv.clone(), f(), vec![OutputColumn::field("a", 3)])),
+            err(DecoderSpec::new(
+                csv.clone(),
+                f(),
+                vec![OutputColumn::field("a", 3)]
+            )),
             "output column \"a\" reads field 3, but messages have 1 fields"
         );
         assert_eq!(

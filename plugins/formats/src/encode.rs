@@ -144,7 +144,9 @@ mod tests {
             values
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Column::new(format!("c{i}"), v.map_or(SpqType::Cstr, |v| v.spq_type())))
+                .map(|(i, v)| {
+                    Column::new(format!("c{i}"), v.map_or(SpqType::Cstr, |v| v.spq_type()))
+                })
                 .collect(),
         )
         .unwrap();
@@ -221,7 +223,8 @@ mod tests {
         );
         assert!(Encoder::new(&Format::Binary, p.schema()).is_err());
         let other = page(&[Some(Value::Int32(1))]);
-        let mut e = Encoder::new(&Format::Csv(CsvOptions::new(b',').unwrap()), other.schema()).unwrap();
+        let mut e =
+            Encoder::new(&Format::Csv(CsvOptions::new(b',').unwrap()), other.schema()).unwrap();
         assert_eq!(
             e.encode(&p, 0).unwrap_err().to_string(),
             "the page's columns are (int4, text), the encoder was made for (int4)"

@@ -148,7 +148,10 @@ mod tests {
         assert_eq!(snippet(b"a\"b\nc\0"), "\"a\\\"b\\nc\\0\"");
         assert_eq!(snippet(b"ab\xffc"), "\"ab\\xffc\"");
         let long = "é".repeat(100);
-        assert_eq!(snippet(long.as_bytes()), format!("\"{}\"… (200 bytes)", "é".repeat(40)));
+        assert_eq!(
+            snippet(long.as_bytes()),
+            format!("\"{}\"… (200 bytes)", "é".repeat(40))
+        );
     }
 
     #[test]
@@ -167,7 +170,10 @@ mod tests {
         assert_eq!(page.column(0).get(0), Some(Value::Int32(3)));
         assert_eq!(page.column(1).get(0), Some(Value::Int64(42)));
         assert_eq!(page.column(2).get(0), Some(Value::Bytea(b"a|b")));
-        assert_eq!(page.column(3).get(0), Some(Value::Text("expected 8 fields, got 9")));
+        assert_eq!(
+            page.column(3).get(0),
+            Some(Value::Text("expected 8 fields, got 9"))
+        );
         assert_eq!(page.column(2).get(1), None);
         assert_eq!(page.column(2).get(2), Some(Value::Bytea(b"ab")));
         assert_eq!(
@@ -176,7 +182,10 @@ mod tests {
                 "expected 8 fields, got 9 (raw value cut to its first 2 of 6 bytes)"
             ))
         );
-        assert_eq!(e.to_string(), "partition 3, offset 42: expected 8 fields, got 9");
+        assert_eq!(
+            e.to_string(),
+            "partition 3, offset 42: expected 8 fields, got 9"
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ impl JsonValidator {
         self.input.extend_from_slice(text.as_bytes());
         self.input.resize(text.len() + INPUT_PADDING, 0);
         let mut tape = self.tape.take().unwrap_or_else(|| Tape::null().reset());
-        let result = simd_json::fill_tape_padded(&mut self.input, text.len(), &mut self.buffers, &mut tape);
+        let result =
+            simd_json::fill_tape_padded(&mut self.input, text.len(), &mut self.buffers, &mut tape);
         let error = result.err().map(|e| (e.index(), classify(e.error())));
         self.tape = Some(tape.reset());
         let Some((at, reason)) = error else {
@@ -88,7 +89,9 @@ fn classify(e: &ErrorType) -> Reason {
     Reason::Other(match e {
         ErrorType::InvalidNumber | ErrorType::InvalidExponent => return Reason::Number,
         ErrorType::Eof => "unexpected end of input",
-        ErrorType::TrailingData | ErrorType::InternalError => "unexpected text after the JSON value",
+        ErrorType::TrailingData | ErrorType::InternalError => {
+            "unexpected text after the JSON value"
+        }
         ErrorType::InvalidEscape | ErrorType::InvalidUnicodeEscape => "invalid escape in a string",
         ErrorType::InvalidUnicodeCodepoint => "invalid \\u escape (an unpaired surrogate)",
         ErrorType::InvalidUtf8 => "invalid UTF-8",
@@ -98,9 +101,13 @@ fn classify(e: &ErrorType) -> Reason {
             "invalid literal (expected null, true or false)"
         }
         ErrorType::ExpectedObjectColon => "expected ':' after an object key",
-        ErrorType::ExpectedMapComma | ErrorType::ExpectedMapEnd => "expected ',' or '}' in an object",
+        ErrorType::ExpectedMapComma | ErrorType::ExpectedMapEnd => {
+            "expected ',' or '}' in an object"
+        }
         ErrorType::ExpectedArrayComma => "expected ',' or ']' in an array",
-        ErrorType::ExpectedObjectKey | ErrorType::KeyMustBeAString => "expected a string as object key",
+        ErrorType::ExpectedObjectKey | ErrorType::KeyMustBeAString => {
+            "expected a string as object key"
+        }
         _ => "syntax error",
     })
 }
@@ -154,7 +161,10 @@ mod tests {
                 "\"a\tb\"",
                 "control character (\\u0000-\\u001F) found while parsing a string at line 1 column 2",
             ),
-            ("\"\\ud800\"", "invalid \\u escape (an unpaired surrogate) at byte 0"),
+            (
+                "\"\\ud800\"",
+                "invalid \\u escape (an unpaired surrogate) at byte 0",
+            ),
             ("{a:1}", "key must be a string at line 1 column 2"),
         ] {
             let err = v.validate(s).unwrap_err();

@@ -62,9 +62,9 @@ mod decode;
 mod encode;
 mod error;
 mod json;
-mod spec;
 #[cfg(test)]
 mod roundtrip;
+mod spec;
 mod value;
 
 pub use decode::{Decoder, MessageMeta};

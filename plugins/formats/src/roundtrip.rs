@@ -99,7 +99,10 @@ fn json_text() -> impl Strategy<Value = String> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
             prop::collection::vec(("[a-z]{1,4}", inner), 0..4).prop_map(|v| {
-                let members: Vec<String> = v.into_iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                let members: Vec<String> = v
+                    .into_iter()
+                    .map(|(k, v)| format!("\"{k}\": {v}"))
+                    .collect();
                 format!("{{{}}}", members.join(", "))
             }),
         ]
@@ -110,10 +113,13 @@ fn json_text() -> impl Strategy<Value = String> {
 fn column() -> impl Strategy<Value = (String, Vec<Owned>)> {
     let rows = 1..6usize;
     let typed = |name: &'static str, values: BoxedStrategy<Owned>| {
-        (Just(name.to_owned()), prop::collection::vec(
-            prop_oneof![1 => Just(Owned::Null), 6 => values],
-            rows.clone(),
-        ))
+        (
+            Just(name.to_owned()),
+            prop::collection::vec(
+                prop_oneof![1 => Just(Owned::Null), 6 => values],
+                rows.clone(),
+            ),
+        )
     };
     prop_oneof![
         typed("bool", any::<bool>().prop_map(Owned::Bool).boxed()),
@@ -122,7 +128,12 @@ fn column() -> impl Strategy<Value = (String, Vec<Owned>)> {
         typed("int8", any::<i64>().prop_map(Owned::I64).boxed()),
         typed("float4", any::<f32>().prop_map(Owned::F32).boxed()),
         typed("float8", any::<f64>().prop_map(Owned::F64).boxed()),
-        typed("bytea", prop::collection::vec(any::<u8>(), 0..12).prop_map(Owned::Bytea).boxed()),
+        typed(
+            "bytea",
+            prop::collection::vec(any::<u8>(), 0..12)
+                .prop_map(Owned::Bytea)
+                .boxed()
+        ),
         typed("text", text().prop_map(Owned::Text).boxed()),
         typed("varchar(5)", "[a-zé ]{0,5}".prop_map(Owned::Text).boxed()),
         typed(
@@ -148,7 +159,9 @@ fn column() -> impl Strategy<Value = (String, Vec<Owned>)> {
         ),
         typed(
             "timestamptz",
-            (TIMESTAMP_MIN..TIMESTAMP_END).prop_map(Owned::Timestamptz).boxed()
+            (TIMESTAMP_MIN..TIMESTAMP_END)
+                .prop_map(Owned::Timestamptz)
+                .boxed()
         ),
         typed("json", json_text().prop_map(Owned::Json).boxed()),
         typed(
@@ -172,11 +185,17 @@ fn csv_options() -> impl Strategy<Value = CsvOptions> {
         any::<bool>(),
         prop::sample::select(vec!["", "\\N", "NULL"]),
     )
-        .prop_filter_map("options PostgreSQL refuses", |(delimiter, quote, backslash, null)| {
-            let escape = if backslash { "\\" } else { "" };
-            let (d, q) = (char::from(delimiter).to_string(), char::from(quote).to_string());
-            CsvOptions::from_strs(&d, &q, escape, null).ok()
-        })
+        .prop_filter_map(
+            "options PostgreSQL refuses",
+            |(delimiter, quote, backslash, null)| {
+                let escape = if backslash { "\\" } else { "" };
+                let (d, q) = (
+                    char::from(delimiter).to_string(),
+                    char::from(quote).to_string(),
+                );
+                CsvOptions::from_strs(&d, &q, escape, null).ok()
+            },
+        )
 }
 
 /// Builds a page of `columns` (all with the same row count: the shortest).
@@ -201,17 +220,29 @@ fn page_of(columns: &[(String, Vec<Owned>)]) -> (Vec<InputField>, PageReader, us
         }
         b.end_row().unwrap();
     }
-    (fields, PageReader::new(&schema, b.finish().unwrap()).unwrap(), nrow)
+    (
+        fields,
+        PageReader::new(&schema, b.finish().unwrap()).unwrap(),
+        nrow,
+    )
 }
 
 /// Encodes every row of `page`, decodes the messages, and checks the rows came back.
-fn round_trip(format: Format, fields: Vec<InputField>, page: &PageReader, nrow: usize) -> Result<(), TestCaseError> {
+fn round_trip(
+    format: Format,
+    fields: Vec<InputField>,
+    page: &PageReader,
+    nrow: usize,
+) -> Result<(), TestCaseError> {
     let mut encoder = Encoder::new(&format, page.schema()).unwrap();
     let mut decoder = Decoder::new(DecoderSpec::all_fields(format, fields)).unwrap();
     let mut out = decoder.new_page(PageLimits::default());
     for row in 0..nrow {
         let message = encoder.encode(page, row).unwrap().map(<[u8]>::to_vec);
-        let meta = MessageMeta { offset: row as i64, ..MessageMeta::default() };
+        let meta = MessageMeta {
+            offset: row as i64,
+            ..MessageMeta::default()
+        };
         if let Err(e) = decoder.decode(&meta, message.as_deref(), &mut out) {
             let shown = message.as_deref().map(String::from_utf8_lossy);
             return Err(TestCaseError::fail(format!("{e}; message {shown:?}")));
@@ -221,7 +252,14 @@ fn round_trip(format: Format, fields: Vec<InputField>, page: &PageReader, nrow: 
     prop_assert_eq!(back.nrow(), nrow);
     for (i, (a, b)) in page.columns().zip(back.columns()).enumerate() {
         for row in 0..nrow {
-            prop_assert!(same(a.get(row), b.get(row)), "column {} row {}: {:?} became {:?}", i, row, a.get(row), b.get(row));
+            prop_assert!(
+                same(a.get(row), b.get(row)),
+                "column {} row {}: {:?} became {:?}",
+                i,
+                row,
+                a.get(row),
+                b.get(row)
+            );
         }
     }
     Ok(())
@@ -252,10 +290,34 @@ proptest! {
 #[test]
 fn tricky_csv_rows_round_trip() {
     let columns = vec![
-        ("text".to_owned(), vec![Owned::Text(String::new()), Owned::Null, Owned::Text("a|\"b\"\r\n".into())]),
-        ("float8".to_owned(), vec![Owned::F64(-0.0), Owned::F64(f64::NAN), Owned::F64(1e300)]),
-        ("timestamptz".to_owned(), vec![Owned::Timestamptz(TIMESTAMP_MIN), Owned::Timestamptz(TIMESTAMP_END - 1), Owned::Timestamptz(TIMESTAMP_INFINITY)]),
-        ("date".to_owned(), vec![Owned::Date(DATE_MIN), Owned::Date(DATE_END - 1), Owned::Date(-730_119)]),
+        (
+            "text".to_owned(),
+            vec![
+                Owned::Text(String::new()),
+                Owned::Null,
+                Owned::Text("a|\"b\"\r\n".into()),
+            ],
+        ),
+        (
+            "float8".to_owned(),
+            vec![Owned::F64(-0.0), Owned::F64(f64::NAN), Owned::F64(1e300)],
+        ),
+        (
+            "timestamptz".to_owned(),
+            vec![
+                Owned::Timestamptz(TIMESTAMP_MIN),
+                Owned::Timestamptz(TIMESTAMP_END - 1),
+                Owned::Timestamptz(TIMESTAMP_INFINITY),
+            ],
+        ),
+        (
+            "date".to_owned(),
+            vec![
+                Owned::Date(DATE_MIN),
+                Owned::Date(DATE_END - 1),
+                Owned::Date(-730_119),
+            ],
+        ),
     ];
     let (fields, page, nrow) = page_of(&columns);
     for delimiter in [b'|', b' ', b'-', b':'] {

@@ -177,9 +177,10 @@ impl ColumnType {
             };
             max_chars = match typmod {
                 Some(n) => {
-                    let n: u32 = n.trim().parse().map_err(|_| SpecError::Length {
-                        name: name.clone(),
-                    })?;
+                    let n: u32 = n
+                        .trim()
+                        .parse()
+                        .map_err(|_| SpecError::Length { name: name.clone() })?;
                     if !(1..=MAX_CHAR_LENGTH).contains(&n) {
                         return Err(SpecError::Length { name });
                     }
@@ -460,7 +461,9 @@ pub enum SpecError {
         field: String,
     },
     /// A metadata item into a column type it cannot fill.
-    #[error("output column \"{column}\" cannot hold the message {meta} as {spq} (it can be {allowed})")]
+    #[error(
+        "output column \"{column}\" cannot hold the message {meta} as {spq} (it can be {allowed})"
+    )]
     MetaType {
         /// The output column.
         column: String,
@@ -499,11 +502,17 @@ mod tests {
         assert_eq!(t.max_chars(), Some(7));
         assert_eq!(t.name(), "Character Varying ( 7 )");
         assert_eq!(ColumnType::parse("char").unwrap().max_chars(), Some(1));
-        assert_eq!(ColumnType::parse("character(3)").unwrap().max_chars(), Some(3));
+        assert_eq!(
+            ColumnType::parse("character(3)").unwrap().max_chars(),
+            Some(3)
+        );
         assert_eq!(ColumnType::parse("bpchar").unwrap().max_chars(), None);
         assert_eq!(ColumnType::parse("varchar").unwrap().max_chars(), None);
         assert_eq!(ColumnType::parse("text").unwrap().max_chars(), None);
-        assert_eq!(ColumnType::parse("numeric(10,2)").unwrap().max_chars(), None);
+        assert_eq!(
+            ColumnType::parse("numeric(10,2)").unwrap().max_chars(),
+            None
+        );
         assert!(matches!(
             ColumnType::parse("varchar(0)"),
             Err(SpecError::Length { .. })

@@ -222,7 +222,8 @@ pub(crate) fn parse_bytea(s: &str, out: &mut Vec<u8>) -> Result<(), ValueError> 
                 i += 1;
                 continue;
             }
-            let hi = hex_digit(hex[i]).ok_or(ValueError::Syntax(Some("invalid hexadecimal digit")))?;
+            let hi =
+                hex_digit(hex[i]).ok_or(ValueError::Syntax(Some("invalid hexadecimal digit")))?;
             let lo = hex
                 .get(i + 1)
                 .ok_or(ValueError::Syntax(Some("odd number of hexadecimal digits")))
@@ -296,7 +297,13 @@ pub(crate) fn fit_length(s: &str, max: Option<u32>) -> Result<&str, ValueError> 
 /// Writes a float as PostgreSQL 12+ prints it (`extra_float_digits = 1`): the shortest
 /// text that reads back exactly, in exponent form (`1e+20`, `1.5e-05`) when the decimal
 /// exponent is below -4 or at least `fixed_below` (15 for float8, 6 for float4).
-fn write_float(out: &mut Vec<u8>, nan: bool, inf: Option<bool>, sci: std::fmt::Arguments<'_>, fixed_below: i32) {
+fn write_float(
+    out: &mut Vec<u8>,
+    nan: bool,
+    inf: Option<bool>,
+    sci: std::fmt::Arguments<'_>,
+    fixed_below: i32,
+) {
     if nan {
         out.extend_from_slice(b"NaN");
         return;
@@ -558,7 +565,9 @@ mod tests {
         ] {
             assert_eq!(parse_numeric(s), Ok(kept), "{s:?}");
         }
-        for bad in ["", ".", "-", "1e", "e1", "1.2.3", "1,5", "0x10", "1_000", "-NaN", "12a"] {
+        for bad in [
+            "", ".", "-", "1e", "e1", "1.2.3", "1,5", "0x10", "1_000", "-NaN", "12a",
+        ] {
             assert!(parse_numeric(bad).is_err(), "{bad:?}");
         }
     }
@@ -589,11 +598,20 @@ mod tests {
     fn lengths() {
         assert_eq!(fit_length("abc", Some(3)), Ok("abc"));
         assert_eq!(fit_length("abc  ", Some(3)), Ok("abc"));
-        assert_eq!(fit_length("abcd", Some(3)), Err(ValueError::TooLong { chars: 4 }));
-        assert_eq!(fit_length("ab c", Some(3)), Err(ValueError::TooLong { chars: 4 }));
+        assert_eq!(
+            fit_length("abcd", Some(3)),
+            Err(ValueError::TooLong { chars: 4 })
+        );
+        assert_eq!(
+            fit_length("ab c", Some(3)),
+            Err(ValueError::TooLong { chars: 4 })
+        );
         // Characters, not bytes.
         assert_eq!(fit_length("ééé", Some(3)), Ok("ééé"));
-        assert_eq!(fit_length("éééé", Some(3)), Err(ValueError::TooLong { chars: 4 }));
+        assert_eq!(
+            fit_length("éééé", Some(3)),
+            Err(ValueError::TooLong { chars: 4 })
+        );
         assert_eq!(fit_length("anything", None), Ok("anything"));
     }
 }

@@ -20,16 +20,25 @@ const CASES: &[(&str, Outcome)] = &[
     ("customer-valid.msg", Ok(())),
     (
         "customer-bad-float.msg",
-        Err((Value, "column \"c_acctbal\": \"711,56\" is not a valid double precision")),
+        Err((
+            Value,
+            "column \"c_acctbal\": \"711,56\" is not a valid double precision",
+        )),
     ),
     (
         "customer-bare-quote-in-field.msg",
-        Err((Csv, "the quote opened at byte 6 is never closed: \"\\\"omer|addr|15|25-989-741-2988|711.56|BUI\"… (53 bytes)")),
+        Err((
+            Csv,
+            "the quote opened at byte 6 is never closed: \"\\\"omer|addr|15|25-989-741-2988|711.56|BUI\"… (53 bytes)",
+        )),
     ),
     ("customer-crlf.msg", Ok(())),
     (
         "customer-embedded-newline.msg",
-        Err((Csv, "unquoted line break at byte 56 (a message holds one row; quote values with line breaks): \"1|Customer#1|addr|15|25-989-741-2988|711\"… (62 bytes)")),
+        Err((
+            Csv,
+            "unquoted line break at byte 56 (a message holds one row; quote values with line breaks): \"1|Customer#1|addr|15|25-989-741-2988|711\"… (62 bytes)",
+        )),
     ),
     (
         "customer-empty.msg",
@@ -37,42 +46,69 @@ const CASES: &[(&str, Outcome)] = &[
     ),
     (
         "customer-extra-field.msg",
-        Err((FieldCount, "expected 8 fields, got 9: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (142 bytes)")),
+        Err((
+            FieldCount,
+            "expected 8 fields, got 9: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (142 bytes)",
+        )),
     ),
     (
         "customer-int4-out-of-range.msg",
-        Err((Value, "column \"c_custkey\": \"2147483648\" is out of range for integer")),
+        Err((
+            Value,
+            "column \"c_custkey\": \"2147483648\" is out of range for integer",
+        )),
     ),
     (
         "customer-invalid-utf8.msg",
-        Err((Encoding, "the message is not valid UTF-8 at byte 10: \"1|Customer\\xff#1|addr|15|25-989-741-2988|71\"… (61 bytes)")),
+        Err((
+            Encoding,
+            "the message is not valid UTF-8 at byte 10: \"1|Customer\\xff#1|addr|15|25-989-741-2988|71\"… (61 bytes)",
+        )),
     ),
     (
         "customer-missing-field.msg",
-        Err((FieldCount, "expected 8 fields, got 7: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (73 bytes)")),
+        Err((
+            FieldCount,
+            "expected 8 fields, got 7: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (73 bytes)",
+        )),
     ),
     (
         "customer-nul-byte.msg",
-        Err((Encoding, "the message has a NUL byte at byte 10, which text cannot hold")),
+        Err((
+            Encoding,
+            "the message has a NUL byte at byte 10, which text cannot hold",
+        )),
     ),
     ("customer-nulls.msg", Ok(())),
     ("customer-quoted-newline.msg", Ok(())),
     ("customer-quotes-inside-quotes.msg", Ok(())),
     (
         "customer-trailing-delimiter.msg",
-        Err((FieldCount, "expected 8 fields, got 9: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (137 bytes)")),
+        Err((
+            FieldCount,
+            "expected 8 fields, got 9: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (137 bytes)",
+        )),
     ),
     (
         "customer-truncated-in-quote.msg",
-        Err((Csv, "the quote opened at byte 2 is never closed: \"\\\"Customer#0000\"")),
+        Err((
+            Csv,
+            "the quote opened at byte 2 is never closed: \"\\\"Customer#0000\"",
+        )),
     ),
     (
         "customer-truncated.msg",
-        Err((FieldCount, "expected 8 fields, got 5: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (47 bytes)")),
+        Err((
+            FieldCount,
+            "expected 8 fields, got 5: \"1|Customer#000000001|IVhzIApeRb ot,c,E|1\"… (47 bytes)",
+        )),
     ),
     (
         "customer-varchar-too-long.msg",
-        Err((Value, "column \"c_mktsegment\": \"CONSTRUCTION\" has 12 characters, more than varchar(10) allows")),
+        Err((
+            Value,
+            "column \"c_mktsegment\": \"CONSTRUCTION\" has 12 characters, more than varchar(10) allows",
+        )),
     ),
     (
         "events-bad-bool.msg",
@@ -80,35 +116,56 @@ const CASES: &[(&str, Outcome)] = &[
     ),
     (
         "events-bad-date.msg",
-        Err((Value, "column \"day\": \"2023-02-29\" is not a valid date: day out of range for the month")),
+        Err((
+            Value,
+            "column \"day\": \"2023-02-29\" is not a valid date: day out of range for the month",
+        )),
     ),
     (
         "events-bad-numeric.msg",
-        Err((Value, "column \"amount\": \"1.2.3\" is not a valid numeric(10,2)")),
+        Err((
+            Value,
+            "column \"amount\": \"1.2.3\" is not a valid numeric(10,2)",
+        )),
     ),
     (
         "events-bad-offset.msg",
-        Err((Value, "column \"at\": \"2024-01-02 03:04:05+16:00\" is not a valid timestamp with time zone: zone offset out of range (at most 15:59:59)")),
+        Err((
+            Value,
+            "column \"at\": \"2024-01-02 03:04:05+16:00\" is not a valid timestamp with time zone: zone offset out of range (at most 15:59:59)",
+        )),
     ),
     ("events-valid.msg", Ok(())),
     ("json-big-numbers.msg", Ok(())),
     (
         "json-empty.msg",
-        Err((Json, "the message is not valid JSON: EOF while parsing a value at line 1 column 0: \"\"")),
+        Err((
+            Json,
+            "the message is not valid JSON: EOF while parsing a value at line 1 column 0: \"\"",
+        )),
     ),
     (
         "json-invalid-utf8.msg",
-        Err((Encoding, "the message is not valid UTF-8 at byte 10: \"{\\\"name\\\": \\\"\\xc3(\\\"}\"")),
+        Err((
+            Encoding,
+            "the message is not valid UTF-8 at byte 10: \"{\\\"name\\\": \\\"\\xc3(\\\"}\"",
+        )),
     ),
     (
         "json-invalid.msg",
-        Err((Json, "the message is not valid JSON: EOF while parsing a string at line 1 column 133: \"{\\\"custkey\\\":111, \\\"name\\\": \\\"eric\\\", \\\"address\"… (133 bytes)")),
+        Err((
+            Json,
+            "the message is not valid JSON: EOF while parsing a string at line 1 column 133: \"{\\\"custkey\\\":111, \\\"name\\\": \\\"eric\\\", \\\"address\"… (133 bytes)",
+        )),
     ),
     ("json-not-an-object.msg", Ok(())),
     ("json-scalar.msg", Ok(())),
     (
         "json-trailing-garbage.msg",
-        Err((Json, "the message is not valid JSON: trailing characters at line 1 column 17: \"{\\\"custkey\\\":111} {\\\"custkey\\\":222}\"")),
+        Err((
+            Json,
+            "the message is not valid JSON: trailing characters at line 1 column 17: \"{\\\"custkey\\\":111} {\\\"custkey\\\":222}\"",
+        )),
     ),
     ("json-valid.msg", Ok(())),
 ];
@@ -188,7 +245,10 @@ fn every_corpus_file_has_its_documented_outcome() {
         let bytes = std::fs::read(corpus_dir().join(file)).unwrap();
         let got = decode(&mut decoder(file), Some(&bytes));
         let want = CASES.iter().find(|(f, _)| f == file).map(|(_, o)| *o);
-        let got_outcome = got.as_ref().map(|_| ()).map_err(|e| (e.kind, e.reason.as_str()));
+        let got_outcome = got
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| (e.kind, e.reason.as_str()));
         if want != Some(got_outcome) {
             failures.push(format!("{file}: got {got_outcome:?}, documented {want:?}"));
         }
@@ -197,7 +257,10 @@ fn every_corpus_file_has_its_documented_outcome() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-    assert_eq!(listed, files, "CASES and tests/corpus/ list different files");
+    assert_eq!(
+        listed, files,
+        "CASES and tests/corpus/ list different files"
+    );
 }
 
 fn read(file: &str) -> Vec<u8> {
@@ -228,7 +291,10 @@ fn valid_corpus_files_decode_to_the_expected_values() {
     assert_eq!(page.column(4).get(0), Some(Value::Numeric("12.50")));
     let file = "json-not-an-object.msg";
     let page = decode(&mut decoder(file), Some(&read(file))).unwrap();
-    assert_eq!(page.column(0).get(0), Some(Value::Json("[1, \"two\", {\"three\": 3}]")));
+    assert_eq!(
+        page.column(0).get(0),
+        Some(Value::Json("[1, \"two\", {\"three\": 3}]"))
+    );
 }
 
 /// A 10 MB message, made here rather than committed: over the default 8 MiB limit it is
@@ -254,12 +320,24 @@ fn a_10_mb_message() {
     let page = decode(&mut Decoder::new(spec).unwrap(), Some(json.as_bytes())).unwrap();
     assert_eq!(page.column(0).get(0), Some(Value::Json(&json)));
     // The CSV row is valid but for its comment, longer than varchar(117).
-    let mut spec = DecoderSpec::all_fields(Format::Csv(CsvOptions::new(b'|').unwrap()), customer_fields());
+    let mut spec = DecoderSpec::all_fields(
+        Format::Csv(CsvOptions::new(b'|').unwrap()),
+        customer_fields(),
+    );
     spec.max_message_bytes = 16 << 20;
     let e = decode(&mut Decoder::new(spec).unwrap(), Some(csv.as_bytes())).unwrap_err();
     assert_eq!(e.kind, Value);
-    assert!(e.reason.starts_with("column \"c_comment\": \"xxxx"), "{}", e.reason);
-    assert!(e.reason.ends_with("has 10000000 characters, more than varchar(117) allows"), "{}", e.reason);
+    assert!(
+        e.reason.starts_with("column \"c_comment\": \"xxxx"),
+        "{}",
+        e.reason
+    );
+    assert!(
+        e.reason
+            .ends_with("has 10000000 characters, more than varchar(117) allows"),
+        "{}",
+        e.reason
+    );
 }
 
 /// A tombstone (NULL value): an error for csv, a NULL column for json and binary.
@@ -273,7 +351,8 @@ fn tombstones() {
     );
     let page = decode(&mut decoder("json-"), None).unwrap();
     assert_eq!(page.column(0).get(0), None);
-    let spec = DecoderSpec::all_fields(Format::Binary, vec![InputField::new("v", "bytea").unwrap()]);
+    let spec =
+        DecoderSpec::all_fields(Format::Binary, vec![InputField::new("v", "bytea").unwrap()]);
     let page = decode(&mut Decoder::new(spec).unwrap(), None).unwrap();
     assert_eq!(page.column(0).get(0), None);
 }

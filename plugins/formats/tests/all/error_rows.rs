@@ -10,7 +10,11 @@ use crate::corpus::{corpus_dir, decode, decoder};
 fn the_corpus_as_error_rows() {
     let mut errors = PageBuilder::new(ERROR_SCHEMA.clone(), PageLimits::default());
     let mut raws = Vec::new();
-    for file in ["customer-truncated.msg", "customer-invalid-utf8.msg", "json-invalid.msg"] {
+    for file in [
+        "customer-truncated.msg",
+        "customer-invalid-utf8.msg",
+        "json-invalid.msg",
+    ] {
         let raw = std::fs::read(corpus_dir().join(file)).unwrap();
         let e = decode(&mut decoder(file), Some(&raw)).unwrap_err();
         push_error_row(&mut errors, &e, Some(&raw), 1 << 20).unwrap();
