@@ -5,14 +5,19 @@
 //! Java Kafka tools and `kcat`, and to the database through tokio-postgres.
 //! A helper that cannot reach a service panics with a message saying how to start it,
 //! so a missing service fails a test instead of skipping it.
+//!
+//! [`XdriveServer`] runs the workspace's real `xdrive` binary with plugin mounts, for the
+//! plugins' integration tests.
 
 mod env;
 pub mod kafka;
 pub mod pg;
 pub mod tpch;
+pub mod xdrive;
 
 pub use env::{Env, env, repo_root};
 pub use kafka::{KcatMessage, create_topic, create_topic_with_kafka_tools, kcat_consume_all};
+pub use xdrive::{Mount, XdriveServer, workspace_binary};
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
