@@ -1,0 +1,136 @@
+//! The command line: raw arguments (clap derive, one module per subcommand) kept apart
+//! from the resolved config.
+
+use anyhow::Result;
+use clap::{ArgAction, Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+mod check;
+mod setup;
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// The command ran and failed: the database is unreachable, a check failed.
+pub const EXIT_FAILURE: u8 = 1;
+/// The command line is wrong.
+pub const EXIT_USAGE: u8 = 2;
+/// `dgkafka.toml` cannot be read, parsed or validated.
+pub const EXIT_CONFIG: u8 = 3;
+
+const AFTER_HELP: &str = "\
+Examples:
+  dgkafka setup dgkafka.toml      check the database side and create the offset table
+  dgkafka check dgkafka.toml      show the last offsets recorded in the database
+  dgkafka check --json dgkafka.toml
+
+dgkafka.toml is the seed's file ([dgkafka] connection and xdrive, [kafka.input],
+[kafka.output], [kafka.commit]); see examples/dgkafka.toml and plugins/dgkafka/README.md
+for every key, its default, and the keys dgkafka-rs adds.
+
+`load`, and the [Offset from Kafka] half of `check`, need the xdr_kafka and
+xdr_kafkaoffset plugins and are not in this build yet.
+
+Exit codes:
+  0  success
+  1  the command failed (database unreachable, a setup check failed, no offset table)
+  2  wrong command line
+  3  dgkafka.toml cannot be read, parsed or validated (the message names the key)
+
+Logs: -v info, -vv debug; RUST_LOG overrides (e.g. RUST_LOG=dgkafka=trace).";
+
+/// Load Kafka topics into PostgreSQL exactly once (the Deepgreen dgkafka utility).
+#[derive(Debug, Parser)]
+#[command(name = "dgkafka", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the database side of dgkafka.toml and create the offset (and error) tables.
+    Setup(setup::SetupArgs),
+    /// Show the last offsets recorded in kafka.output.offset_table.
+    Check(check::CheckArgs),
+}
+
+/// Logs go to stderr; stdout is for the command's own output.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+pub async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Setup(args) => setup::run(args).await,
+        Command::Check(args) => check::run(args).await,
+    }
+}
+
+/// The documented exit code for an error.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if error
+        .chain()
+        .any(|e| e.is::<dgkafka::config::ConfigError>())
+    {
+        EXIT_CONFIG
+    } else {
+        EXIT_FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn setup_takes_one_config_file() {
+        let cli = Cli::try_parse_from(["dgkafka", "setup", "dgkafka.toml"]).unwrap();
+        let Command::Setup(args) = cli.command else {
+            panic!("not setup: {cli:?}");
+        };
+        assert_eq!(args.config, std::path::PathBuf::from("dgkafka.toml"));
+        assert!(Cli::try_parse_from(["dgkafka", "setup"]).is_err());
+        let verbose = Cli::try_parse_from(["dgkafka", "setup", "-vv", "x.toml"]).unwrap();
+        assert_eq!(verbose.verbose, 2);
+    }
+
+    #[test]
+    fn check_takes_json_and_one_config_file() {
+        let cli = Cli::try_parse_from(["dgkafka", "check", "--json", "d.toml"]).unwrap();
+        let Command::Check(args) = cli.command else {
+            panic!("not check: {cli:?}");
+        };
+        assert!(args.json);
+        assert_eq!(args.config, std::path::PathBuf::from("d.toml"));
+        let plain = Cli::try_parse_from(["dgkafka", "check", "d.toml"]).unwrap();
+        assert!(matches!(plain.command, Command::Check(ref a) if !a.json));
+    }
+
+    #[test]
+    fn config_errors_have_their_own_exit_code() {
+        let err =
+            dgkafka::config::load(std::path::Path::new("/nonexistent/dgkafka.toml")).unwrap_err();
+        assert_eq!(exit_code(&anyhow::Error::new(err)), EXIT_CONFIG);
+        assert_eq!(exit_code(&anyhow::anyhow!("other")), EXIT_FAILURE);
+    }
+}

@@ -1,0 +1,105 @@
+//! Integration tests against the real PostgreSQL that `tests/env/up` starts: the
+//! connection module (authentication, unix socket, TLS refusal, and each sslmode against a
+//! TLS-speaking stand-in server) and the `dgkafka` binary's
+//! `setup` and `check` commands.
+
+mod check;
+mod connect;
+mod setup;
+mod tls;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dgkafka_testkit::env;
+
+/// `[dgkafka]` for the test PostgreSQL over TCP, no TLS (the test server has none yet).
+pub fn dgkafka_section() -> String {
+    let env = env();
+    format!(
+        "[dgkafka]\ndatabase = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nhost = \"{}\"\nport = {}\nsslmode = \"disable\"\n\
+         xdrive_host = \"127.0.0.1\"\nxdrive_port = 7171\n",
+        env.pg_database, env.pg_user, env.pg_password, env.pg_host, env.pg_port
+    )
+}
+
+/// A csv config like the seed's, loading into `output_table` with offsets in
+/// `offset_table`; `extra` is appended (more keys for `[kafka.output]` go first in it).
+pub fn csv_config(output_table: &str, offset_table: &str, extra: &str) -> String {
+    format!(
+        r#"{}
+[kafka.input]
+format = "csv"
+delimiter = "|"
+consumer_group = "dggrp"
+topic = "customer"
+partition_num = 3
+ext_read_table = "customer_kafka_read"
+ext_write_table = "customer_kafka_write"
+ext_offset_table = "kafka_offset"
+[[kafka.input.columns]]
+name = "c_custkey"
+type = "integer"
+[[kafka.input.columns]]
+name = "c_name"
+type = "varchar(25)"
+[[kafka.input.columns]]
+name = "c_acctbal"
+type = "double precision"
+
+[kafka.output]
+offset_table = "{offset_table}"
+output_table = "{output_table}"
+{extra}
+"#,
+        dgkafka_section()
+    )
+}
+
+/// A config file in its own temporary directory.
+pub struct ConfigFile {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+pub fn write_config(text: &str) -> ConfigFile {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("dgkafka.toml");
+    std::fs::write(&path, text).expect("writing dgkafka.toml");
+    ConfigFile { _dir: dir, path }
+}
+
+/// The result of running the binary.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+pub fn dgkafka(args: &[&str], config: Option<&Path>) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dgkafka"));
+    command.args(args).env_remove("RUST_LOG");
+    if let Some(config) = config {
+        command.arg(config);
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().expect("running dgkafka");
+    Run {
+        code: status.code().expect("dgkafka exited, not killed"),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
