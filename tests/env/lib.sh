@@ -232,3 +232,23 @@ pg_login_works() {
         -h 127.0.0.1 -p "$DGKAFKA_PG_PORT" -U "$DGKAFKA_PG_USER" -d "$DGKAFKA_PG_DATABASE" \
         -c 'select 1' >/dev/null 2>&1
 }
+
+# True when the database answers over TLS, the server's certificate verified against our
+# CA including the host name (sslmode=verify-full), and the session is encrypted.
+pg_tls_works() {
+    local ssl
+    ssl=$(PGPASSWORD=$DGKAFKA_PG_PASSWORD PGCONNECT_TIMEOUT=5 PGSSLMODE=verify-full \
+        PGSSLROOTCERT=$SSL_DIR/ca.crt "$PG_BIN/psql" -X -q -A -t \
+        -h 127.0.0.1 -p "$DGKAFKA_PG_PORT" -U "$DGKAFKA_PG_USER" -d "$DGKAFKA_PG_DATABASE" \
+        -c 'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()' 2>/dev/null) || return 1
+    [[ $ssl == t ]]
+}
+
+# True when our PostgreSQL client certificate logs in as DGKAFKA_PG_CERT_USER (`cert`
+# authentication, no password).
+pg_cert_login_works() {
+    PGPASSWORD='' PGCONNECT_TIMEOUT=5 PGSSLMODE=verify-full PGSSLROOTCERT=$SSL_DIR/ca.crt \
+        PGSSLCERT=$SSL_DIR/pg-client.crt PGSSLKEY=$SSL_DIR/pg-client.key "$PG_BIN/psql" -X -q -A -t \
+        -h 127.0.0.1 -p "$DGKAFKA_PG_PORT" -U "$DGKAFKA_PG_CERT_USER" -d "$DGKAFKA_PG_DATABASE" \
+        -w -c 'select 1' >/dev/null 2>&1
+}

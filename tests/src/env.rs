@@ -25,6 +25,15 @@ pub struct Env {
     pub pg_user: String,
     pub pg_password: String,
     pub pg_database: String,
+    /// The CA that signed the PostgreSQL server certificate (`sslrootcert`), `ssl/ca.crt`.
+    pub pg_ssl_root_cert: PathBuf,
+    /// Client certificate with CN = `pg_user`, for `sslcert` (`ssl/pg-client.crt`).
+    pub pg_client_cert: PathBuf,
+    /// Its private key, not encrypted, for `sslkey` (`ssl/pg-client.key`).
+    pub pg_client_key: PathBuf,
+    /// The role `pg_client_cert` logs in as with `cert` authentication (TLS only, no
+    /// password).
+    pub pg_cert_user: String,
 }
 
 impl Env {
@@ -43,8 +52,13 @@ impl Env {
                 .parse()
                 .unwrap_or_else(|_| panic!("{key}={value:?} is not a port number"))
         };
+        let ssl_dir = home.join("ssl");
         Env {
-            ssl_dir: home.join("ssl"),
+            pg_ssl_root_cert: ssl_dir.join("ca.crt"),
+            pg_client_cert: ssl_dir.join("pg-client.crt"),
+            pg_client_key: ssl_dir.join("pg-client.key"),
+            pg_cert_user: get("DGKAFKA_PG_CERT_USER"),
+            ssl_dir,
             home,
             kafka_bootstrap: format!("127.0.0.1:{}", port("DGKAFKA_KAFKA_PORT")),
             kafka_ssl_bootstrap: format!("127.0.0.1:{}", port("DGKAFKA_KAFKA_SSL_PORT")),
@@ -70,7 +84,8 @@ impl Env {
         ]
     }
 
-    /// A libpq-style connection string with password authentication over TCP.
+    /// A libpq-style connection string with password authentication over TCP, without
+    /// TLS (the server offers TLS too, with a certificate from our CA).
     pub fn pg_connection_string(&self) -> String {
         format!(
             "host={} port={} user={} password={} dbname={} sslmode=disable",
@@ -150,6 +165,7 @@ mod tests {
             "DGKAFKA_PG_USER",
             "DGKAFKA_PG_PASSWORD",
             "DGKAFKA_PG_DATABASE",
+            "DGKAFKA_PG_CERT_USER",
         ] {
             assert!(!default_value(key).is_empty(), "{key}");
         }

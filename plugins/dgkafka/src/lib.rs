@@ -6,11 +6,13 @@
 //! * [`config`] — `dgkafka.toml`, parsed and validated;
 //! * [`ident`] — schema-qualified SQL names, always quoted;
 //! * [`db`] — the PostgreSQL connection and its TLS modes;
+//! * [`copy`] — binary `COPY` straight from typed column pages;
 //! * [`setup`] — `dgkafka setup`;
 //! * [`check`] — `dgkafka check`, the offsets recorded in the database.
 
 pub mod check;
 pub mod config;
+pub mod copy;
 pub mod db;
 pub mod ident;
 pub mod setup;

@@ -73,10 +73,26 @@ async fn a_unix_socket_host_uses_the_socket_without_tls_or_password() {
     assert_eq!(row.get::<_, String>(1), env().pg_user);
 }
 
+/// The test PostgreSQL has TLS on (`pg_tls.rs`), so a server without it is a stand-in that
+/// answers PostgreSQL's SSLRequest with `N`, as a server with `ssl = off` does.
 #[tokio::test]
 async fn sslmode_require_against_a_server_without_tls_says_so() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        for _ in 0..3 {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut ssl_request = [0u8; 8];
+            stream.read_exact(&mut ssl_request).unwrap();
+            assert_eq!(ssl_request, [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]);
+            stream.write_all(b"N").unwrap();
+        }
+    });
     for mode in [SslMode::Require, SslMode::VerifyCa, SslMode::VerifyFull] {
         let mut s = section();
+        s.port = port;
+        s.connect_timeout = 10;
         s.sslmode = mode;
         let err = db::connect(&s)
             .await
@@ -92,6 +108,7 @@ async fn sslmode_require_against_a_server_without_tls_says_so() {
         );
         assert!(text.contains("sslmode = \"disable\""), "{text}");
     }
+    server.join().unwrap();
 }
 
 #[tokio::test]

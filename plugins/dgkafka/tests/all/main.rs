@@ -1,10 +1,12 @@
 //! Integration tests against the real PostgreSQL that `tests/env/up` starts: the
-//! connection module (authentication, unix socket, TLS refusal, and each sslmode against a
-//! TLS-speaking stand-in server) and the `dgkafka` binary's
-//! `setup` and `check` commands.
+//! connection module (authentication, unix socket, each sslmode against the real server's
+//! TLS, and TLS refusal and certificate checks against stand-in servers) and the `dgkafka`
+//! binary's `setup` and `check` commands.
 
 mod check;
 mod connect;
+mod copy;
+mod pg_tls;
 mod setup;
 mod tls;
 
@@ -13,7 +15,7 @@ use std::process::{Command, Output};
 
 use dgkafka_testkit::env;
 
-/// `[dgkafka]` for the test PostgreSQL over TCP, no TLS (the test server has none yet).
+/// `[dgkafka]` for the test PostgreSQL over TCP, no TLS (`pg_tls.rs` tests TLS).
 pub fn dgkafka_section() -> String {
     let env = env();
     format!(

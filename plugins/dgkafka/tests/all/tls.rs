@@ -1,8 +1,9 @@
 //! Each `dgkafka.sslmode` against a stand-in server that speaks the start of PostgreSQL's
 //! protocol (it answers the SSLRequest with `S`) and then TLS with the test CA's broker
-//! certificate (SAN `localhost`, `127.0.0.1`). The test PostgreSQL has no TLS yet, so this
-//! is what proves which certificates each mode accepts. After a completed handshake the
-//! stand-in replies to the startup message with an ErrorResponse the client reports.
+//! certificate (SAN `localhost`, `127.0.0.1`). It can listen where the real server does not
+//! (a name outside the SAN) and require a client certificate; `pg_tls.rs` tests each mode
+//! against the real server. After a completed handshake the stand-in replies to the
+//! startup message with an ErrorResponse the client reports.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};
