@@ -1,7 +1,7 @@
 //! `dgkafka check`, the half that needs only the database: the last offsets recorded in
 //! `kafka.output.offset_table` for the configured consumer group and topic (the seed's
-//! `[Last recorded offset]`). The `[Offset from Kafka]` half needs the `xdr_kafkaoffset`
-//! plugin.
+//! `[Last recorded offset]`). The `[Offset from Kafka]` half is read through the
+//! `xdr_kafkaoffset` plugin: see [`crate::kafka_offsets`].
 
 use serde::Serialize;
 use tokio_postgres::Client;

@@ -1,13 +1,15 @@
 //! dgkafka: the seed's loader. `dgkafka setup` checks a `dgkafka.toml` against the
-//! database and creates the offset (and error) tables; `dgkafka check` shows the offsets
-//! recorded in the database. `load`, and `check`'s Kafka half, follow with the xdrive
-//! Kafka plugins.
+//! database and creates the offset (and error) tables; `dgkafka load` loads the topic
+//! exactly once; `dgkafka check` shows the offsets recorded in the database and those
+//! committed in Kafka.
 //!
 //! * [`config`] — `dgkafka.toml`, parsed and validated;
 //! * [`ident`] — schema-qualified SQL names, always quoted;
 //! * [`db`] — the PostgreSQL connection and its TLS modes;
 //! * [`copy`] — binary `COPY` straight from typed column pages;
 //! * [`setup`] — `dgkafka setup`;
+//! * [`load`] — `dgkafka load`: readers, batches, offsets;
+//! * [`kafka_offsets`] — a consumer group's offsets through `xdr_kafkaoffset`;
 //! * [`check`] — `dgkafka check`, the offsets recorded in the database.
 
 pub mod check;
@@ -15,4 +17,6 @@ pub mod config;
 pub mod copy;
 pub mod db;
 pub mod ident;
+pub mod kafka_offsets;
+pub mod load;
 pub mod setup;

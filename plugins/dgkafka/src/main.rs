@@ -7,7 +7,7 @@ use clap::Parser;
 mod cli;
 
 fn main() -> ExitCode {
-    let args = match cli::Cli::try_parse() {
+    let args = match cli::Cli::try_parse_from(cli::normalize_args(std::env::args_os())) {
         Ok(args) => args,
         Err(e) => {
             // --help and --version go to stdout with success; usage errors to stderr.
@@ -21,7 +21,8 @@ fn main() -> ExitCode {
         }
     };
     cli::init_tracing(args.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Multi-threaded: `load`'s readers encode COPY data in parallel.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {

@@ -6,6 +6,7 @@
 mod check;
 mod connect;
 mod copy;
+mod load;
 mod pg_tls;
 mod setup;
 mod tls;

@@ -1,0 +1,390 @@
+//! One batch's read from `xdr_kafka`: the request (columns, projection, query) and the
+//! split of the returned rows by `__dg_kind` into data pages, error rows and positions.
+
+use std::collections::BTreeMap;
+
+use xdrive::{Client, ReadSpec};
+use xdrive_proto::message::CsvSpec;
+use xdrive_proto::page::{PageBuilder, PageLimits, PageReader, Value};
+use xdrive_proto::schema::{Column, Schema};
+use xdrive_proto::spq::SpqType;
+
+use super::LoadError;
+use crate::config::{Config, ErrorLimit, Format};
+use crate::ident::Ident;
+
+const KIND: &str = "__dg_kind";
+const DG_PARTITION: &str = "__dg_partition";
+const DG_OFFSET: &str = "__dg_offset";
+const DG_RAW: &str = "__dg_raw";
+const DG_REASON: &str = "__dg_reason";
+const KAFKA_PARTITION: &str = "__kafka_partition";
+
+const KIND_DATA: i32 = 0;
+const KIND_ERROR: i32 = 1;
+const KIND_POSITION: i32 = 2;
+
+/// An undecodable message, to be stored in the error table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    pub partition: i32,
+    pub offset: i64,
+    pub raw: Option<Vec<u8>>,
+    pub reason: String,
+}
+
+/// What one read returned.
+#[derive(Debug, Default)]
+pub struct BatchRead {
+    /// The data rows, as pages of the loaded input columns only.
+    pub pages: Vec<PageReader>,
+    /// Data rows in all.
+    pub rows: u64,
+    /// Data rows per partition.
+    pub rows_per_partition: BTreeMap<i32, u64>,
+    pub errors: Vec<RowError>,
+    /// Per partition read: the next offset to read.
+    pub positions: BTreeMap<i32, i64>,
+}
+
+/// The parts of every read request that do not change between batches.
+#[derive(Debug, Clone)]
+pub struct ReadPlan {
+    path: String,
+    format: String,
+    csv: Option<CsvSpec>,
+    /// `columndesc`: every input column, then the reserved ones.
+    columns: Schema,
+    /// `columnlist`: the loaded input columns, then the reserved ones.
+    projection: Vec<String>,
+    /// The loaded input columns: the pages handed to COPY.
+    pub data_schema: Schema,
+    group: String,
+    limit: i64,
+    timeout: i64,
+    error_limit: Option<u64>,
+}
+
+impl ReadPlan {
+    /// Builds the plan from the config; errors name the key.
+    pub fn new(config: &Config) -> Result<ReadPlan, LoadError> {
+        let input = &config.kafka.input;
+        // The group travels in the read query, `&`-separated and trimmed.
+        if input.consumer_group.contains('&') || input.consumer_group.trim() != input.consumer_group
+        {
+            return Err(LoadError::config(
+                "kafka.input.consumer_group",
+                format!(
+                    "`{}` cannot be sent to xdr_kafka: no `&` and no leading or trailing spaces",
+                    input.consumer_group
+                ),
+            ));
+        }
+        let mut columns = Vec::new();
+        let mut projection = Vec::new();
+        let mut data = Vec::new();
+        for (i, c) in config.columns().iter().enumerate() {
+            let key = format!("kafka.input.columns[{i}]");
+            let name = Ident::parse(&c.name)
+                .map_err(|e| LoadError::config(format!("{key}.name"), e.to_string()))?
+                .as_str()
+                .to_owned();
+            let spq = match SpqType::from_pg_type(&c.type_) {
+                Ok(spq) => spq,
+                // An ignored field is neither sent nor checked: any carrier does.
+                Err(_) if c.ignored => SpqType::Cstr,
+                Err(e) => return Err(LoadError::config(format!("{key}.type"), e.to_string())),
+            };
+            columns.push(Column::new(name.clone(), spq));
+            if !c.ignored {
+                projection.push(name.clone());
+                data.push(Column::new(name, spq));
+            }
+        }
+        let reserved = [
+            (KAFKA_PARTITION, SpqType::Int32),
+            (KIND, SpqType::Int32),
+            (DG_PARTITION, SpqType::Int32),
+            (DG_OFFSET, SpqType::Int64),
+            (DG_RAW, SpqType::Bytea),
+            (DG_REASON, SpqType::Cstr),
+        ];
+        for (name, spq) in reserved {
+            columns.push(Column::new(name, spq));
+            projection.push(name.to_owned());
+        }
+        let columns = Schema::new(columns)
+            .map_err(|e| LoadError::config("kafka.input.columns", e.to_string()))?;
+        let data_schema = Schema::new(data)
+            .map_err(|e| LoadError::config("kafka.input.columns", e.to_string()))?;
+        let format = match config.format() {
+            Some(Format::Json) => "json",
+            Some(Format::Binary) => "binary",
+            _ => "csv",
+        };
+        let csv = (format == "csv").then(|| CsvSpec {
+            delimiter: char::from(config.delimiter()).to_string(),
+            ..CsvSpec::default()
+        });
+        let max_row = config.kafka.commit.max_row;
+        let error_limit = config
+            .kafka
+            .output
+            .error_table
+            .as_ref()
+            .and(config.error_limit())
+            .map(|limit| match limit {
+                ErrorLimit::Rows(n) => n,
+                ErrorLimit::Percent(p) => {
+                    let rows = u64::try_from(max_row).unwrap_or(0) as f64 * p / 100.0;
+                    rows.floor() as u64
+                }
+            });
+        Ok(ReadPlan {
+            path: format!("/{}/{}", config.dgkafka.xdrive_kafka_endpoint, input.topic),
+            format: format.to_owned(),
+            csv,
+            columns,
+            projection,
+            data_schema,
+            group: input.consumer_group.clone(),
+            limit: max_row,
+            timeout: config.kafka.commit.minimal_interval,
+            error_limit,
+        })
+    }
+
+    /// The `dg_utils.xdrive_query` string for a batch starting at `starts` (one entry per
+    /// partition of the topic).
+    pub fn query(&self, starts: &[i64]) -> String {
+        let starts = starts
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let timeout = if self.timeout <= 0 { -1 } else { self.timeout };
+        let mut query = format!(
+            "group={}&start={starts}&limit={}&timeout={timeout}",
+            self.group, self.limit
+        );
+        if let Some(limit) = self.error_limit {
+            query.push_str(&format!("&error_limit={limit}"));
+        }
+        query
+    }
+
+    /// Reads one batch as fragment `frag_id` of `frag_cnt`.
+    pub async fn read(
+        &self,
+        client: &Client,
+        frag_id: i32,
+        frag_cnt: i32,
+        starts: &[i64],
+    ) -> Result<BatchRead, LoadError> {
+        let mut spec = ReadSpec::new(self.path.clone(), &self.columns)
+            .format(self.format.clone())
+            .query(self.query(starts))
+            .fragment(frag_id, frag_cnt)
+            .project(self.projection.iter().cloned());
+        spec.csv = self.csv.clone();
+        let mut stream = client
+            .read(&spec)
+            .await
+            .map_err(|e| LoadError::Read(Box::new(e)))?;
+        let mut out = BatchRead::default();
+        let mut builder = PageBuilder::new(self.data_schema.clone(), PageLimits::default());
+        while let Some(page) = stream
+            .next_page()
+            .await
+            .map_err(|e| LoadError::Read(Box::new(e)))?
+        {
+            self.split_page(&page, &mut builder, &mut out)?;
+        }
+        self.flush(&mut builder, &mut out)?;
+        Ok(out)
+    }
+
+    fn flush(&self, builder: &mut PageBuilder, out: &mut BatchRead) -> Result<(), LoadError> {
+        if builder.is_empty() {
+            return Ok(());
+        }
+        let xcols = builder.finish().map_err(page_error)?;
+        out.pages
+            .push(PageReader::new(&self.data_schema, xcols).map_err(page_error)?);
+        Ok(())
+    }
+
+    fn split_page(
+        &self,
+        page: &PageReader,
+        builder: &mut PageBuilder,
+        out: &mut BatchRead,
+    ) -> Result<(), LoadError> {
+        let schema = page.schema();
+        let index = |name: &str| {
+            schema.index_of(name).ok_or_else(|| {
+                LoadError::Protocol(format!("xdr_kafka sent a page without column `{name}`"))
+            })
+        };
+        let (kind, part, offset, raw, reason, kpart) = (
+            index(KIND)?,
+            index(DG_PARTITION)?,
+            index(DG_OFFSET)?,
+            index(DG_RAW)?,
+            index(DG_REASON)?,
+            index(KAFKA_PARTITION)?,
+        );
+        let data: Vec<usize> = self
+            .data_schema
+            .columns()
+            .iter()
+            .map(|c| index(&c.name))
+            .collect::<Result<_, _>>()?;
+        let int32 = |col: usize, row: usize| match page.column(col).get(row) {
+            Some(Value::Int32(v)) => Some(v),
+            _ => None,
+        };
+        for row in 0..page.nrow() {
+            match int32(kind, row) {
+                Some(KIND_DATA) => {
+                    for &col in &data {
+                        builder
+                            .push_opt(page.column(col).get(row))
+                            .map_err(page_error)?;
+                    }
+                    builder.end_row().map_err(page_error)?;
+                    out.rows += 1;
+                    if let Some(p) = int32(kpart, row) {
+                        *out.rows_per_partition.entry(p).or_default() += 1;
+                    }
+                    if builder.is_full() {
+                        self.flush(builder, out)?;
+                    }
+                }
+                Some(k @ (KIND_ERROR | KIND_POSITION)) => {
+                    let partition = int32(part, row).ok_or_else(|| {
+                        LoadError::Protocol("xdr_kafka sent a row without __dg_partition".into())
+                    })?;
+                    let next = match page.column(offset).get(row) {
+                        Some(Value::Int64(v)) => v,
+                        _ => {
+                            return Err(LoadError::Protocol(
+                                "xdr_kafka sent a row without __dg_offset".into(),
+                            ));
+                        }
+                    };
+                    if k == KIND_POSITION {
+                        out.positions.insert(partition, next);
+                    } else {
+                        let raw = page.column(raw).get_bytes(row).map(<[u8]>::to_vec);
+                        let reason = match page.column(reason).get(row) {
+                            Some(Value::Text(t)) => t.to_owned(),
+                            _ => String::new(),
+                        };
+                        out.errors.push(RowError {
+                            partition,
+                            offset: next,
+                            raw,
+                            reason,
+                        });
+                    }
+                }
+                other => {
+                    return Err(LoadError::Protocol(format!(
+                        "xdr_kafka sent a row of unknown __dg_kind {other:?}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn page_error(e: xdrive_proto::page::PageError) -> LoadError {
+    LoadError::Protocol(format!("cannot rebuild a page of data rows: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            r#"
+[dgkafka]
+database = "d"
+user = "u"
+[kafka.input]
+format = "csv"
+delimiter = "|"
+consumer_group = "dggrp"
+topic = "customer"
+partition_num = 3
+[[kafka.input.columns]]
+name = "A"
+type = "integer"
+[[kafka.input.columns]]
+name = "skip"
+type = "text"
+ignored = true
+[kafka.output]
+offset_table = "o"
+output_table = "t"
+{extra}
+[kafka.commit]
+max_row = 200
+"#
+        );
+        let config = Config::parse(&text).unwrap();
+        config.validate().unwrap();
+        config
+    }
+
+    #[test]
+    fn the_request_projects_loaded_columns_and_the_row_kinds() {
+        let plan = ReadPlan::new(&config("")).unwrap();
+        assert_eq!(plan.path, "/kafka/customer");
+        assert_eq!(
+            plan.projection,
+            [
+                "a",
+                "__kafka_partition",
+                "__dg_kind",
+                "__dg_partition",
+                "__dg_offset",
+                "__dg_raw",
+                "__dg_reason"
+            ]
+        );
+        assert_eq!(plan.columns.len(), 8);
+        assert_eq!(plan.data_schema.len(), 1);
+        assert_eq!(plan.csv.as_ref().unwrap().delimiter, "|");
+        assert_eq!(
+            plan.query(&[5, -1, -2]),
+            "group=dggrp&start=5,-1,-2&limit=200&timeout=-1"
+        );
+    }
+
+    #[test]
+    fn the_error_limit_is_sent_only_with_an_error_table() {
+        let rows = ReadPlan::new(&config("error_table = \"e\"\nerror_limit = \"10%\"")).unwrap();
+        assert!(
+            rows.query(&[0]).ends_with("&error_limit=20"),
+            "{}",
+            rows.query(&[0])
+        );
+        let plain = ReadPlan::new(&config("")).unwrap();
+        assert!(!plain.query(&[0]).contains("error_limit"));
+    }
+
+    #[test]
+    fn a_group_the_query_cannot_carry_is_refused() {
+        let mut bad = config("");
+        bad.kafka.input.consumer_group = "a&b".into();
+        let err = ReadPlan::new(&bad).unwrap_err();
+        assert!(
+            err.to_string().starts_with("kafka.input.consumer_group: "),
+            "{err}"
+        );
+    }
+}
