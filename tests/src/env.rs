@@ -84,6 +84,29 @@ impl Env {
         ]
     }
 
+    /// The seed's `-X key=value` arguments for the SSL listener ([`Env::ssl_client_pairs`]),
+    /// with the key password replaced by `password` when given (to test a wrong one).
+    pub fn ssl_x_args(&self, password: Option<&str>) -> Vec<String> {
+        self.ssl_client_pairs()
+            .into_iter()
+            .flat_map(|(k, v)| {
+                let v = match (k.as_str(), password) {
+                    ("ssl.key.password", Some(p)) => p.to_owned(),
+                    _ => v,
+                };
+                ["-X".to_owned(), format!("{k}={v}")]
+            })
+            .collect()
+    }
+
+    /// A plugin mount's arguments for the SSL listener as the seed's example gives them:
+    /// [`Env::ssl_x_args`], then the SSL broker list.
+    pub fn ssl_mount_args(&self, password: Option<&str>) -> Vec<String> {
+        let mut args = self.ssl_x_args(password);
+        args.push(self.kafka_ssl_bootstrap.clone());
+        args
+    }
+
     /// A libpq-style connection string with password authentication over TCP, without
     /// TLS (the server offers TLS too, with a certificate from our CA).
     pub fn pg_connection_string(&self) -> String {
@@ -169,5 +192,35 @@ mod tests {
         ] {
             assert!(!default_value(key).is_empty(), "{key}");
         }
+    }
+
+    #[test]
+    fn ssl_x_args_are_the_seeds_pairs_with_the_password_replaced_when_asked() {
+        let env = Env::load();
+        let args = env.ssl_x_args(None);
+        assert_eq!(args.len(), 10);
+        assert!(args.iter().step_by(2).all(|a| a == "-X"));
+        assert_eq!(args[1], "security.protocol=SSL");
+        let password = format!("ssl.key.password={}", env.ssl_key_password);
+        assert!(args.contains(&password), "{args:?}");
+        let wrong = env.ssl_x_args(Some("wrong"));
+        assert!(
+            wrong.contains(&"ssl.key.password=wrong".to_owned()),
+            "{wrong:?}"
+        );
+        assert!(!wrong.contains(&password));
+        assert_eq!(
+            env.ssl_mount_args(None).last(),
+            Some(&env.kafka_ssl_bootstrap)
+        );
+        assert_eq!(
+            args.iter()
+                .filter(|a| !a.starts_with("ssl.key.password="))
+                .collect::<Vec<_>>(),
+            wrong
+                .iter()
+                .filter(|a| !a.starts_with("ssl.key.password="))
+                .collect::<Vec<_>>()
+        );
     }
 }

@@ -152,6 +152,22 @@ impl XdriveServer {
         }
     }
 
+    /// xdrive with one plugin mounted as `name`: `program` run as `dir/plugin/<argv0>` with
+    /// `args` (`-X` pairs and a broker list, for our plugins), `env_entries` (`K=V`) added
+    /// to its environment.
+    pub fn with_plugin(
+        name: &str,
+        argv0: &str,
+        program: impl Into<PathBuf>,
+        args: impl IntoIterator<Item = impl Into<String>>,
+        env_entries: &[&str],
+    ) -> XdriveServer {
+        let mount = env_entries
+            .iter()
+            .fold(Mount::plugin(name, argv0, program, args), |m, e| m.env(*e));
+        XdriveServer::start(&[mount])
+    }
+
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
@@ -170,6 +186,21 @@ impl XdriveServer {
     /// `dir/log/xdrive.log`.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.home.join("log/xdrive.log")).unwrap_or_default()
+    }
+
+    /// Checks that a plugin mounted with [`Env::ssl_mount_args`](crate::Env::ssl_mount_args)
+    /// and its log filter at `debug` logged its settings with the SSL key password
+    /// `[redacted]`, and that the password appears nowhere in the server's stderr and log.
+    pub fn assert_ssl_key_password_redacted(&self) {
+        let logs = self.stderr() + &self.log();
+        assert!(
+            logs.contains("ssl.key.password=[redacted]"),
+            "the plugin logs its settings at debug:\n{logs}"
+        );
+        assert!(
+            !logs.contains(&crate::env().ssl_key_password),
+            "the key password appears in the logs:\n{logs}"
+        );
     }
 }
 

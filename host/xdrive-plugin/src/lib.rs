@@ -43,6 +43,9 @@
 //! }
 //! ```
 //!
+//! A plugin with a command line starts with [`init_logs`] (stderr, which xdrive logs) and
+//! [`parse_args`] (clap; bad arguments under xdrive become the request's error reply).
+//!
 //! [`serve`] runs the same conversation over any `Read + Write` stream, so a plugin's logic
 //! can be tested over a socket pair without xdrive.
 //!
@@ -52,6 +55,7 @@
 mod fd;
 mod link;
 mod serve;
+mod start;
 
 pub use fd::{FdError, XDRIVE_FD_VAR, adopt_xdrive_fd};
 pub use link::LinkError;
@@ -59,5 +63,6 @@ pub use serve::{
     ERRCODE_PLUGIN, ERRCODE_UNSERVED_OP, Outcome, PageSink, PageSource, Plugin, PluginError,
     ServeError, main, serve,
 };
+pub use start::{init_logs, parse_args};
 pub use xdrive_proto as proto;
 pub use xdrive_proto::message::{ReadRequest, WriteRequest};

@@ -41,6 +41,9 @@
 //!   (`send_page(&[XCol])`, or `send_builder(&mut PageBuilder)` to encode straight from a
 //!   builder). Incoming pages are decoded with [`wire`], without copying values.
 //!   Errors: [`conversation::ConversationError`].
+//! - [`fragment`] — [`fragment::Fragment`]: which partitions a request's `frag_id` of
+//!   `frag_cnt` owns (`p % frag_cnt == frag_id`, `frag_cnt` 0 counts as 1). Errors:
+//!   [`fragment::BadFragment`].
 //! - [`query`] — the `QUERY` filter: [`query::find`] in a request's filters,
 //!   [`query::parse`] into ordered `key=value` pairs.
 //!
@@ -86,6 +89,7 @@
 //! ```
 
 pub mod conversation;
+pub mod fragment;
 pub mod frame;
 pub mod message;
 pub mod page;

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use kafka_config::{Category, Explanation, Redactor, explain, explain_code};
+use kafka_config::{
+    Category, Explanation, LastClientError, Redactor, explain, explain_code, forward_log,
+};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
@@ -114,7 +116,7 @@ struct Context {
     acked: AtomicU64,
     failed: AtomicU64,
     first_failure: Mutex<Option<DeliveryFailure>>,
-    last_error: Mutex<Option<Explanation>>,
+    last_error: LastClientError,
     refused: Mutex<Option<Explanation>>,
 }
 
@@ -125,7 +127,7 @@ impl Context {
             acked: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             first_failure: Mutex::new(None),
-            last_error: Mutex::new(None),
+            last_error: LastClientError::default(),
             refused: Mutex::new(None),
         }
     }
@@ -139,7 +141,7 @@ impl Context {
     }
 
     fn last_error(&self) -> LastError {
-        LastError(lock(&self.last_error).clone())
+        LastError(self.last_error.get())
     }
 }
 
@@ -149,40 +151,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        let msg = self.redactor.redact(log_message);
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                tracing::error!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Warning => {
-                tracing::warn!(target: "librdkafka", facility = fac, "{msg}")
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Debug => {
-                tracing::debug!(target: "librdkafka", facility = fac, "{msg}")
-            }
-        }
+        forward_log(&self.redactor, level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let reason = self.redactor.redact(reason);
-        tracing::debug!(target: "librdkafka", error = %error, "{reason}");
-        let Some(code) = error.rdkafka_error_code() else {
-            return;
-        };
-        let explained = explain_code(code, Some(&reason));
-        if explained.category == Category::Authentication {
-            *lock(&self.refused) = Some(explained.clone());
-        }
-        let mut last = lock(&self.last_error);
-        // "1/1 brokers are down" says less than the connection error before it.
-        if code != RDKafkaErrorCode::AllBrokersDown || last.is_none() {
-            *last = Some(explained);
+        let explained = self.last_error.record(&self.redactor, &error, reason);
+        if let Some(x) = explained.filter(|x| x.category == Category::Authentication) {
+            *lock(&self.refused) = Some(x);
         }
     }
 }

@@ -138,6 +138,25 @@ impl KafkaSettings {
         config
     }
 
+    /// [`client_config`](KafkaSettings::client_config) with librdkafka's log level set to
+    /// what `tracing` shows for target `librdkafka` ([`tracing_log_level`]); a client
+    /// made from it should log through [`forward_log`].
+    ///
+    /// [`tracing_log_level`]: crate::tracing_log_level
+    /// [`forward_log`]: crate::forward_log
+    pub fn traced_client_config(&self) -> ClientConfig {
+        let mut config = self.client_config();
+        config.set_log_level(crate::log::tracing_log_level());
+        config
+    }
+
+    /// The bootstrap brokers a client made from these settings uses: a user's
+    /// `-X bootstrap.servers` (or `metadata.broker.list`) if given, else the broker list.
+    pub fn bootstrap_servers(&self) -> String {
+        self.get("bootstrap.servers")
+            .unwrap_or_else(|| self.brokers.to_string())
+    }
+
     /// A [`Redactor`] for every secret value in these settings, to clean librdkafka's log
     /// lines and error strings before they are shown.
     pub fn redactor(&self) -> Redactor {
@@ -190,6 +209,15 @@ mod tests {
                 ("enable.idempotence", "true"),
             ])
             .with_user_pairs(parse_pairs(user).unwrap())
+    }
+
+    #[test]
+    fn bootstrap_servers_are_the_users_when_given() {
+        assert_eq!(settings(&[]).bootstrap_servers(), "h1:9092,h2");
+        assert_eq!(
+            settings(&["metadata.broker.list=x:1"]).bootstrap_servers(),
+            "x:1"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The mount's command line: the raw arguments (clap) and the resolved Kafka settings.
 
 use clap::Parser;
-use kafka_config::{BrokerList, ConfigError, KafkaSettings, Pair, parse_pairs};
+use kafka_config::{KafkaSettings, MountArgs, seed_mount_example};
 
 /// The consumer settings a read uses unless a `-X` pair overrides them.
 ///
@@ -44,24 +44,14 @@ pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("socket.timeout.ms", "10000"),
 ];
 
-const AFTER_HELP: &str = "\
+/// What `--help` says after the options: the seed's mount example and the rest.
+fn after_help() -> String {
+    format!(
+        "\
 xdr_kafka is an xdrive plugin: xdrive starts it for each request to its mount, with the
 link to xdrive in XDRIVE_FD. Mount it in xdrive.toml as the Deepgreen documentation shows:
 
-  [[xdrive.mount]]
-  name = \"kafka\"
-  argv = [\"xdr_kafka/xdr_kafka\", \"kafkahost1:9092,kafkahost2:9092\"]
-
-For SSL, give librdkafka's settings with -X key=value pairs (passed unchanged; secrets such
-as ssl.key.password never reach the logs):
-
-  argv = [\"xdr_kafka/xdr_kafka\",
-       \"-X\", \"security.protocol=SSL\",
-       \"-X\", \"ssl.key.location=/var/config/kafka/ca-key\",
-       \"-X\", \"ssl.key.password=kafka123\",
-       \"-X\", \"ssl.certificate.location=/var/config/kafka/ca-cert\",
-       \"-X\", \"ssl.ca.location=/var/config/kafka/ca-cert\",
-       \"kafkahost1:9092,kafkahost2:9092\"]
+{}
 
 Read:  SELECT * FROM kafka_r WHERE dg_utils.xdrive_query($$group=dggrp&start=500,500,500&limit=100$$);
 Write: INSERT INTO customer_kafka_w VALUES (1, 'eric', 1.0);
@@ -73,7 +63,10 @@ Consumer defaults (each overridable with -X): client.id=xdr_kafka enable.auto.co
 Producer defaults: client.id=xdr_kafka enable.idempotence=true partitioner=murmur2_random
   message.timeout.ms=60000 socket.timeout.ms=10000
 
-Logs go to stderr (xdrive logs them); XDR_KAFKA_LOG sets the filter (default warn).";
+Logs go to stderr (xdrive logs them); XDR_KAFKA_LOG sets the filter (default warn).",
+        seed_mount_example("kafka", "xdr_kafka/xdr_kafka")
+    )
+}
 
 /// The raw command line.
 #[derive(Debug, Parser)]
@@ -82,7 +75,7 @@ Logs go to stderr (xdrive logs them); XDR_KAFKA_LOG sets the filter (default war
     version,
     about = "xdrive plugin: read exact offset ranges of a Kafka topic as typed rows, and \
              write rows to a topic",
-    after_help = AFTER_HELP,
+    after_help = after_help(),
     override_usage = "xdr_kafka [-X key1=value1 -X key2=value2 ...] \
                       kafkahost1:9092,kafkahost2:9092"
 )]
@@ -103,10 +96,7 @@ pub struct Args {
 
 /// The mount's Kafka arguments, resolved.
 #[derive(Debug, Clone)]
-pub struct Mount {
-    brokers: BrokerList,
-    pairs: Vec<Pair>,
-}
+pub struct Mount(MountArgs);
 
 impl Args {
     /// The mount these arguments describe.
@@ -118,29 +108,21 @@ impl Args {
                     .to_owned(),
             );
         }
-        let parse = || -> Result<Mount, ConfigError> {
-            Ok(Mount {
-                brokers: BrokerList::parse(&self.brokers)?,
-                pairs: parse_pairs(&self.properties)?,
-            })
-        };
-        parse().map_err(|e| e.to_string())
+        MountArgs::parse(&self.brokers, &self.properties)
+            .map(Mount)
+            .map_err(|e| e.to_string())
     }
 }
 
 impl Mount {
     /// The consumer's settings: our defaults, the brokers, the user's pairs (which win).
     pub fn consumer(&self) -> KafkaSettings {
-        KafkaSettings::new(self.brokers.clone())
-            .with_defaults(CONSUMER_DEFAULTS.iter().copied())
-            .with_user_pairs(self.pairs.iter().cloned())
+        self.0.settings(CONSUMER_DEFAULTS)
     }
 
     /// The producer's settings: our defaults, the brokers, the user's pairs (which win).
     pub fn producer(&self) -> KafkaSettings {
-        KafkaSettings::new(self.brokers.clone())
-            .with_defaults(PRODUCER_DEFAULTS.iter().copied())
-            .with_user_pairs(self.pairs.iter().cloned())
+        self.0.settings(PRODUCER_DEFAULTS)
     }
 }
 

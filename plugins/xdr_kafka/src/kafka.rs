@@ -5,14 +5,16 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kafka_config::{Explanation, KafkaSettings, Redactor, explain, explain_code};
+use kafka_config::{
+    Explanation, KafkaSettings, LastClientError, Redactor, explain, explain_code, forward_log,
+};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::range::Range;
 
@@ -72,7 +74,7 @@ pub struct Deliveries {
 /// producer's deliveries.
 pub struct Context {
     redactor: Redactor,
-    last_error: Mutex<Option<Explanation>>,
+    last_error: LastClientError,
     deliveries: Mutex<Deliveries>,
 }
 
@@ -84,14 +86,14 @@ impl Context {
     fn new(settings: &KafkaSettings) -> Context {
         Context {
             redactor: settings.redactor(),
-            last_error: Mutex::new(None),
+            last_error: LastClientError::default(),
             deliveries: Mutex::new(Deliveries::default()),
         }
     }
 
     /// The last error librdkafka reported on its own.
     pub fn last_error(&self) -> Option<Explanation> {
-        lock(&self.last_error).clone()
+        self.last_error.get()
     }
 
     /// Acknowledged messages and the first delivery error so far.
@@ -103,37 +105,11 @@ impl Context {
 
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        let msg = self.redactor.redact(log_message);
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                tracing::error!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Warning => {
-                tracing::warn!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Debug => {
-                tracing::debug!(target: "librdkafka", facility = fac, "{msg}");
-            }
-        }
+        forward_log(&self.redactor, level, fac, log_message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        let reason = self.redactor.redact(reason);
-        tracing::debug!(target: "librdkafka", error = %error, "{reason}");
-        let Some(code) = error.rdkafka_error_code() else {
-            return;
-        };
-        let mut last = lock(&self.last_error);
-        // "1/1 brokers are down" says less than the connection error before it.
-        if code != RDKafkaErrorCode::AllBrokersDown || last.is_none() {
-            *last = Some(explain_code(code, Some(&reason)));
-        }
+        self.last_error.record(&self.redactor, &error, reason);
     }
 }
 
@@ -157,25 +133,6 @@ impl ProducerContext for Context {
             }
         }
     }
-}
-
-/// A client configuration from `settings` with librdkafka's logs at our level.
-fn config(settings: &KafkaSettings) -> ClientConfig {
-    let mut config = settings.client_config();
-    config.set_log_level(
-        if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
-            RDKafkaLogLevel::Debug
-        } else {
-            RDKafkaLogLevel::Warning
-        },
-    );
-    config
-}
-
-fn brokers_of(settings: &KafkaSettings) -> String {
-    settings
-        .get("bootstrap.servers")
-        .unwrap_or_else(|| settings.brokers().to_string())
 }
 
 /// What a client needs to name its errors.
@@ -239,14 +196,14 @@ impl Reader {
     /// A consumer for `group` with `settings` (the query's group wins over a `-X group.id`;
     /// partition-end events are always on).
     pub fn new(settings: &KafkaSettings, group: &str) -> Result<Reader, KafkaOpError> {
-        let mut config = config(settings);
+        let mut config = settings.traced_client_config();
         config.set("group.id", group);
         config.set("enable.partition.eof", "true");
         let consumer = config
             .create_with_context(Context::new(settings))
             .map_err(|e| KafkaOpError::Client(explain(&e)))?;
         Ok(Reader {
-            brokers: brokers_of(settings),
+            brokers: settings.bootstrap_servers(),
             consumer,
         })
     }
@@ -338,11 +295,12 @@ pub struct Writer {
 impl Writer {
     /// A producer with `settings`.
     pub fn new(settings: &KafkaSettings) -> Result<Writer, KafkaOpError> {
-        let producer = config(settings)
+        let producer = settings
+            .traced_client_config()
             .create_with_context(Context::new(settings))
             .map_err(|e| KafkaOpError::Client(explain(&e)))?;
         Ok(Writer {
-            brokers: brokers_of(settings),
+            brokers: settings.bootstrap_servers(),
             producer,
         })
     }

@@ -18,10 +18,8 @@ mod read;
 mod request;
 mod write;
 
+use std::ops::ControlFlow;
 use std::process::ExitCode;
-
-use clap::Parser;
-use clap::error::ErrorKind;
 
 use crate::cli::Args;
 use crate::plugin::KafkaPlugin;
@@ -30,21 +28,10 @@ use crate::plugin::KafkaPlugin;
 const LOG_VAR: &str = "XDR_KAFKA_LOG";
 
 fn main() -> ExitCode {
-    init_logs();
-    let mount = match Args::try_parse() {
-        Ok(args) => args.mount(),
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        // Started by xdrive: the error goes to the client as the request's error reply.
-        Err(e) if std::env::var_os(xdrive_plugin::XDRIVE_FD_VAR).is_some() => {
-            Err(format!("bad arguments: {}", first_line(&e)))
-        }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(2);
-        }
+    xdrive_plugin::init_logs(LOG_VAR);
+    let mount = match xdrive_plugin::parse_args::<Args>() {
+        ControlFlow::Continue(args) => args.and_then(|a| a.mount()),
+        ControlFlow::Break(code) => return code,
     };
     match &mount {
         Ok(m) => {
@@ -53,22 +40,4 @@ fn main() -> ExitCode {
         Err(e) => tracing::error!("Bad arguments: {e}"),
     }
     xdrive_plugin::main(KafkaPlugin::new(mount))
-}
-
-/// The first line of clap's message, without its "error: " prefix.
-fn first_line(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let line = text.lines().next().unwrap_or_default();
-    line.strip_prefix("error: ").unwrap_or(line).to_owned()
-}
-
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_VAR)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .without_time()
-        .init();
 }

@@ -7,6 +7,7 @@ use formats::{Decoder, DecoderSpec, MessageMeta, RowError};
 use kafka_config::{KafkaSettings, explain};
 use rdkafka::Message;
 use rdkafka::error::KafkaError;
+use xdrive_plugin::proto::fragment::Fragment;
 use xdrive_plugin::proto::page::{PageBuilder, PageLimits, PageReader, Value};
 use xdrive_plugin::proto::schema::Schema;
 use xdrive_plugin::{PageSink, PluginError, ReadRequest};
@@ -14,7 +15,7 @@ use xdrive_plugin::{PageSink, PluginError, ReadRequest};
 use crate::columns::{KIND_DATA, KIND_ERROR, KIND_POSITION, Layout, Slot};
 use crate::kafka::{KafkaOpError, Reader};
 use crate::range::{Range, Tracker, Verdict, wanted};
-use crate::request::{Fragment, ReadQuery, Wait, topic_of};
+use crate::request::{ReadQuery, RequestError, Wait, topic_of};
 
 /// How long one poll waits before the read checks its deadline.
 const POLL: Duration = Duration::from_millis(100);
@@ -35,7 +36,7 @@ pub fn read(
     let path = req.filespec.as_ref().map_or("", |f| f.path.as_str());
     let (topic, path_query) = topic_of(path)?;
     let query = ReadQuery::from_request(path_query, &req.filter)?;
-    let fragment = Fragment::new(req.frag_id, req.frag_cnt)?;
+    let fragment = Fragment::new(req.frag_id, req.frag_cnt).map_err(RequestError::from)?;
     let table = Schema::from_descs(&req.columndesc)?;
     let layout = Layout::new(&table, out.schema())?;
     if query.error_limit.is_some() && layout.kinds.is_none() {

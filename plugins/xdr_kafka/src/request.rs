@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use formats::{CsvOptions, Format, SpecError};
+use xdrive_plugin::proto::fragment::BadFragment;
 use xdrive_plugin::proto::message::{FileSpec, Filter};
 use xdrive_plugin::proto::query::{self, Query, QueryError};
 
@@ -106,13 +107,8 @@ pub enum RequestError {
     #[error("bad csv options")]
     Csv(#[from] SpecError),
     /// The fragment numbers make no sense.
-    #[error("bad fragment {frag_id} of {frag_cnt}: frag_id must be in 0..frag_cnt")]
-    BadFragment {
-        /// `frag_id`.
-        frag_id: i32,
-        /// `frag_cnt`.
-        frag_cnt: i32,
-    },
+    #[error(transparent)]
+    BadFragment(#[from] BadFragment),
 }
 
 fn quoted(keys: &[String]) -> String {
@@ -410,29 +406,6 @@ impl WriteQuery {
     }
 }
 
-/// Which partitions a reader owns: `p % frag_cnt == frag_id` (`frag_cnt` 0 counts as 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fragment {
-    id: i32,
-    count: i32,
-}
-
-impl Fragment {
-    /// Checks the request's fragment numbers.
-    pub fn new(frag_id: i32, frag_cnt: i32) -> Result<Fragment, RequestError> {
-        let count = if frag_cnt == 0 { 1 } else { frag_cnt };
-        if count < 1 || !(0..count).contains(&frag_id) {
-            return Err(RequestError::BadFragment { frag_id, frag_cnt });
-        }
-        Ok(Fragment { id: frag_id, count })
-    }
-
-    /// Whether this fragment owns partition `p`.
-    pub fn owns(self, p: i32) -> bool {
-        p.rem_euclid(self.count) == self.id
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -611,24 +584,5 @@ mod tests {
             "{e}"
         );
         assert!(WriteQuery::parse("key=").is_err());
-    }
-
-    #[test]
-    fn fragments_split_partitions() {
-        let f = Fragment::new(1, 2).unwrap();
-        let owned: Vec<i32> = (0..5).filter(|&p| f.owns(p)).collect();
-        assert_eq!(owned, [1, 3]);
-        let all = Fragment::new(0, 0).unwrap();
-        assert!((0..4).all(|p| all.owns(p)));
-        assert!(Fragment::new(2, 2).is_err());
-        assert!(Fragment::new(-1, 2).is_err());
-        assert!(Fragment::new(0, -1).is_err());
-        let parts: Vec<Vec<i32>> = (0..3)
-            .map(|id| {
-                let f = Fragment::new(id, 3).unwrap();
-                (0..7).filter(|&p| f.owns(p)).collect()
-            })
-            .collect();
-        assert_eq!(parts, [vec![0, 3, 6], vec![1, 4], vec![2, 5]]);
     }
 }

@@ -1,7 +1,7 @@
 //! The mount's command line: the raw arguments (clap) and the resolved Kafka settings.
 
 use clap::Parser;
-use kafka_config::{BrokerList, ConfigError, KafkaSettings, parse_pairs};
+use kafka_config::{ConfigError, KafkaSettings, MountArgs, seed_mount_example};
 
 /// The consumer settings xdr_kafkaoffset uses unless a `-X` pair overrides them.
 ///
@@ -17,25 +17,15 @@ pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("socket.timeout.ms", "10000"),
 ];
 
-const AFTER_HELP: &str = "\
+/// What `--help` says after the options: the seed's mount example and the rest.
+fn after_help() -> String {
+    format!(
+        "\
 xdr_kafkaoffset is an xdrive plugin: xdrive starts it for each request to its mount, with
 the link to xdrive in XDRIVE_FD. Mount it in xdrive.toml as the Deepgreen documentation
 shows:
 
-  [[xdrive.mount]]
-  name = \"kafkaoffset\"
-  argv = [\"xdr_kafkaoffset/xdr_kafkaoffset\", \"kafkahost1:9092,kafkahost2:9092\"]
-
-For SSL, give librdkafka's settings with -X key=value pairs (passed unchanged; secrets such
-as ssl.key.password never reach the logs):
-
-  argv = [\"xdr_kafkaoffset/xdr_kafkaoffset\",
-       \"-X\", \"security.protocol=SSL\",
-       \"-X\", \"ssl.key.location=/var/config/kafka/ca-key\",
-       \"-X\", \"ssl.key.password=kafka123\",
-       \"-X\", \"ssl.certificate.location=/var/config/kafka/ca-cert\",
-       \"-X\", \"ssl.ca.location=/var/config/kafka/ca-cert\",
-       \"kafkahost1:9092,kafkahost2:9092\"]
+{}
 
 Read: SELECT * FROM kafkaoffset_r WHERE dg_utils.xdrive_query($$group=dggrp&topic=test$$);
 one row per partition: consumer_group text, topic text, partition_number integer,
@@ -49,7 +39,10 @@ Defaults passed to librdkafka (each overridable with -X):
   client.id=xdr_kafkaoffset enable.auto.commit=false enable.auto.offset.store=false
   allow.auto.create.topics=false socket.timeout.ms=10000
 
-Logs go to stderr (xdrive logs them); XDR_KAFKAOFFSET_LOG sets the filter (default warn).";
+Logs go to stderr (xdrive logs them); XDR_KAFKAOFFSET_LOG sets the filter (default warn).",
+        seed_mount_example("kafkaoffset", "xdr_kafkaoffset/xdr_kafkaoffset")
+    )
+}
 
 /// The raw command line.
 #[derive(Debug, Parser)]
@@ -58,7 +51,7 @@ Logs go to stderr (xdrive logs them); XDR_KAFKAOFFSET_LOG sets the filter (defau
     version,
     about = "xdrive plugin: a Kafka consumer group's committed and latest offsets per \
              partition of a topic (read), and committing offsets for a group (write)",
-    after_help = AFTER_HELP,
+    after_help = after_help(),
     override_usage = "xdr_kafkaoffset [-X key1=value1 -X key2=value2 ...] \
                       kafkahost1:9092,kafkahost2:9092"
 )]
@@ -77,11 +70,7 @@ impl Args {
     /// The librdkafka settings these arguments make: our defaults, the brokers, the user's
     /// pairs (which win).
     pub fn settings(&self) -> Result<KafkaSettings, ConfigError> {
-        let brokers = BrokerList::parse(&self.brokers)?;
-        let pairs = parse_pairs(&self.properties)?;
-        Ok(KafkaSettings::new(brokers)
-            .with_defaults(CONSUMER_DEFAULTS.iter().copied())
-            .with_user_pairs(pairs))
+        Ok(MountArgs::parse(&self.brokers, &self.properties)?.settings(CONSUMER_DEFAULTS))
     }
 }
 
@@ -106,33 +95,6 @@ mod tests {
         );
         assert_eq!(cc.get("enable.auto.commit"), Some("false"));
         assert_eq!(cc.get("client.id"), Some("xdr_kafkaoffset"));
-    }
-
-    #[test]
-    fn seed_ssl_argv_goes_to_librdkafka_unchanged_and_hides_the_password() {
-        let a = args(&[
-            "-X",
-            "security.protocol=SSL",
-            "-X",
-            "ssl.key.location=/var/config/kafka/ca-key",
-            "-X",
-            "ssl.key.password=kafka123",
-            "-X",
-            "ssl.certificate.location=/var/config/kafka/ca-cert",
-            "-X",
-            "ssl.ca.location=/var/config/kafka/ca-cert",
-            "kafkahost1:9092,kafkahost2:9092",
-        ])
-        .unwrap();
-        let s = a.settings().unwrap();
-        let cc = s.client_config();
-        assert_eq!(cc.get("security.protocol"), Some("SSL"));
-        assert_eq!(cc.get("ssl.key.location"), Some("/var/config/kafka/ca-key"));
-        assert_eq!(cc.get("ssl.key.password"), Some("kafka123"));
-        assert_eq!(cc.get("ssl.ca.location"), Some("/var/config/kafka/ca-cert"));
-        assert!(!s.to_string().contains("kafka123"), "{s}");
-        assert!(!format!("{s:?}").contains("kafka123"));
-        assert!(s.to_string().contains("ssl.key.password=[redacted]"), "{s}");
     }
 
     #[test]

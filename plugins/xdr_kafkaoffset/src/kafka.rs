@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use kafka_config::{Explanation, KafkaSettings, Redactor, explain, explain_code};
+use kafka_config::{Explanation, KafkaSettings, Redactor, explain, explain_code, forward_log};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
@@ -108,7 +108,7 @@ impl Context {
 
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        let msg = self.redactor.redact(log_message);
+        let msg = forward_log(&self.redactor, level, fac, log_message);
         if !matches!(
             level,
             RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info | RDKafkaLogLevel::Debug
@@ -116,24 +116,7 @@ impl ClientContext for Context {
             *self
                 .last_error
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg.to_string());
-        }
-        match level {
-            RDKafkaLogLevel::Emerg
-            | RDKafkaLogLevel::Alert
-            | RDKafkaLogLevel::Critical
-            | RDKafkaLogLevel::Error => {
-                tracing::error!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Warning => {
-                tracing::warn!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
-                tracing::info!(target: "librdkafka", facility = fac, "{msg}");
-            }
-            RDKafkaLogLevel::Debug => {
-                tracing::debug!(target: "librdkafka", facility = fac, "{msg}");
-            }
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(msg.into_owned());
         }
     }
 }
@@ -161,15 +144,8 @@ pub struct PartitionOffsets {
 impl GroupClient {
     /// A client for `group` with `settings` (the query's group wins over a `-X group.id`).
     pub fn new(settings: &KafkaSettings, group: &str) -> Result<GroupClient, KafkaOpError> {
-        let mut config = settings.client_config();
+        let mut config = settings.traced_client_config();
         config.set("group.id", group);
-        config.set_log_level(
-            if tracing::enabled!(target: "librdkafka", tracing::Level::DEBUG) {
-                RDKafkaLogLevel::Debug
-            } else {
-                RDKafkaLogLevel::Warning
-            },
-        );
         let context = Context {
             redactor: settings.redactor(),
             last_error: Mutex::new(None),
@@ -179,9 +155,7 @@ impl GroupClient {
             .map_err(|e| KafkaOpError::Client(explain(&e)))?;
         Ok(GroupClient {
             group: group.to_owned(),
-            brokers: settings
-                .get("bootstrap.servers")
-                .unwrap_or_else(|| settings.brokers().to_string()),
+            brokers: settings.bootstrap_servers(),
             consumer,
         })
     }

@@ -13,10 +13,8 @@ mod kafka;
 mod plugin;
 mod request;
 
+use std::ops::ControlFlow;
 use std::process::ExitCode;
-
-use clap::Parser;
-use clap::error::ErrorKind;
 
 use crate::cli::Args;
 use crate::plugin::OffsetPlugin;
@@ -25,43 +23,14 @@ use crate::plugin::OffsetPlugin;
 const LOG_VAR: &str = "XDR_KAFKAOFFSET_LOG";
 
 fn main() -> ExitCode {
-    init_logs();
-    let settings = match Args::try_parse() {
-        Ok(args) => args.settings().map_err(|e| e.to_string()),
-        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
-            let _ = e.print();
-            return ExitCode::SUCCESS;
-        }
-        // Started by xdrive: the error goes to the client as the request's error reply.
-        Err(e) if std::env::var_os(xdrive_plugin::XDRIVE_FD_VAR).is_some() => {
-            Err(format!("bad arguments: {}", first_line(&e)))
-        }
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(2);
-        }
+    xdrive_plugin::init_logs(LOG_VAR);
+    let settings = match xdrive_plugin::parse_args::<Args>() {
+        ControlFlow::Continue(args) => args.and_then(|a| a.settings().map_err(|e| e.to_string())),
+        ControlFlow::Break(code) => return code,
     };
     match &settings {
         Ok(s) => tracing::debug!(settings = %s, "Kafka settings."),
         Err(e) => tracing::error!("Bad arguments: {e}"),
     }
     xdrive_plugin::main(OffsetPlugin::new(settings))
-}
-
-/// The first line of clap's message, without its "error: " prefix.
-fn first_line(e: &clap::Error) -> String {
-    let text = e.render().to_string();
-    let line = text.lines().next().unwrap_or_default();
-    line.strip_prefix("error: ").unwrap_or(line).to_owned()
-}
-
-fn init_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_VAR)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .without_time()
-        .init();
 }

@@ -4,12 +4,13 @@ use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use kafka_config::KafkaSettings;
+use xdrive_plugin::proto::fragment::Fragment;
 use xdrive_plugin::proto::page::{PageReader, Value};
 use xdrive_plugin::proto::spq::{SpqType, unix_micros_to_pg};
 use xdrive_plugin::{PageSink, PageSource, Plugin, PluginError, ReadRequest, WriteRequest};
 
 use crate::kafka::GroupClient;
-use crate::request::{Fragment, ReadColumn, ReadQuery, WriteColumns};
+use crate::request::{ReadColumn, ReadQuery, RequestError, WriteColumns};
 
 /// The plugin: the mount's settings, or why the mount's arguments are unusable (then
 /// every request gets that error, so the user sees it where they query).
@@ -49,7 +50,7 @@ impl Plugin for OffsetPlugin {
     fn read(&mut self, req: &ReadRequest, out: &mut PageSink<'_>) -> Result<(), PluginError> {
         let columns = ReadColumn::all_of(out.schema())?;
         let query = ReadQuery::from_filters(&req.filter)?;
-        let fragment = Fragment::new(req.frag_id, req.frag_cnt)?;
+        let fragment = Fragment::new(req.frag_id, req.frag_cnt).map_err(RequestError::from)?;
         let settings = self.settings()?;
         let client = GroupClient::new(settings, &query.group)?;
         let partitions: Vec<i32> = client

@@ -1,6 +1,7 @@
 //! What a request asks for, checked before any Kafka work: the read's query keys, its
 //! fragment and the columns it wants, and the columns a write brings. No I/O.
 
+use xdrive_plugin::proto::fragment::BadFragment;
 use xdrive_plugin::proto::message::Filter;
 use xdrive_plugin::proto::query::{self, QueryError};
 use xdrive_plugin::proto::schema::{Column, Schema};
@@ -51,13 +52,8 @@ pub enum RequestError {
         keys: Vec<String>,
     },
     /// The fragment numbers make no sense.
-    #[error("bad fragment {frag_id} of {frag_cnt}: frag_id must be in 0..frag_cnt")]
-    BadFragment {
-        /// `frag_id`.
-        frag_id: i32,
-        /// `frag_cnt`.
-        frag_cnt: i32,
-    },
+    #[error(transparent)]
+    BadFragment(#[from] BadFragment),
     /// A read asks for a column this plugin does not serve.
     #[error(
         "column \"{column}\" is not served: xdr_kafkaoffset serves consumer_group text, topic \
@@ -128,29 +124,6 @@ impl ReadQuery {
             group: get("group")?,
             topic: get("topic")?,
         })
-    }
-}
-
-/// Which partitions a reader owns: `p % frag_cnt == frag_id` (`frag_cnt` 0 counts as 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fragment {
-    id: i32,
-    count: i32,
-}
-
-impl Fragment {
-    /// Checks the request's fragment numbers.
-    pub fn new(frag_id: i32, frag_cnt: i32) -> Result<Fragment, RequestError> {
-        let count = if frag_cnt == 0 { 1 } else { frag_cnt };
-        if count < 1 || !(0..count).contains(&frag_id) {
-            return Err(RequestError::BadFragment { frag_id, frag_cnt });
-        }
-        Ok(Fragment { id: frag_id, count })
-    }
-
-    /// Whether this fragment owns partition `p`.
-    pub fn owns(self, p: i32) -> bool {
-        p.rem_euclid(self.count) == self.id
     }
 }
 
@@ -316,28 +289,6 @@ mod tests {
             RequestError::Query(QueryError::DuplicateKey { .. })
         ));
         assert!(ReadQuery::parse("group=g&topic").is_err());
-    }
-
-    #[test]
-    fn fragments_split_partitions() {
-        let owned = |id, cnt| -> Vec<i32> {
-            let f = Fragment::new(id, cnt).unwrap();
-            (0..7).filter(|&p| f.owns(p)).collect()
-        };
-        assert_eq!(owned(0, 0), (0..7).collect::<Vec<_>>());
-        assert_eq!(owned(0, 1), (0..7).collect::<Vec<_>>());
-        assert_eq!(owned(0, 2), [0, 2, 4, 6]);
-        assert_eq!(owned(1, 2), [1, 3, 5]);
-        assert_eq!(owned(2, 3), [2, 5]);
-        for (id, cnt) in [(2, 2), (-1, 2), (0, -1), (1, 0)] {
-            assert_eq!(
-                Fragment::new(id, cnt),
-                Err(RequestError::BadFragment {
-                    frag_id: id,
-                    frag_cnt: cnt
-                })
-            );
-        }
     }
 
     fn schema(cols: &[(&str, SpqType)]) -> Schema {

@@ -6,26 +6,11 @@ use dgkafka_testkit::env;
 
 use crate::{consume_payloads, csv2kafka, fixture, new_topic};
 
-/// `-X k=v` arguments for the SSL listener, with the key password replaced if asked.
-fn ssl_args(password: Option<&str>) -> Vec<String> {
-    env()
-        .ssl_client_pairs()
-        .into_iter()
-        .flat_map(|(k, v)| {
-            let v = match (k.as_str(), password) {
-                ("ssl.key.password", Some(p)) => p.to_owned(),
-                _ => v,
-            };
-            ["-X".to_owned(), format!("{k}={v}")]
-        })
-        .collect()
-}
-
 fn run(extra: &[&str], password: Option<&str>, topic: &str) -> crate::Run {
     let file = fixture("customer.tbl");
     let mut args: Vec<String> = ["-d", "|", "-w", "|"].map(str::to_owned).to_vec();
     args.extend(extra.iter().map(|s| (*s).to_owned()));
-    args.extend(ssl_args(password));
+    args.extend(env().ssl_x_args(password));
     args.extend([
         env().kafka_ssl_bootstrap.clone(),
         topic.to_owned(),

@@ -10,7 +10,7 @@ mod transactions;
 use std::future::Future;
 use std::time::Duration;
 
-use dgkafka_testkit::{Mount, XdriveServer, env};
+use dgkafka_testkit::{XdriveServer, env};
 use xdrive::proto::page::Value;
 use xdrive::proto::schema::{Column, Schema};
 use xdrive::proto::spq::SpqType;
@@ -24,23 +24,18 @@ pub const PATIENCE: Duration = Duration::from_secs(180);
 
 /// Awaits `f`, failing the test if it hangs.
 pub async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(PATIENCE, f)
-        .await
-        .expect("the request hung")
+    dgkafka_testkit::within(PATIENCE, f).await
 }
 
 /// xdrive with `kafka` mounted: `xdr_kafka/xdr_kafka <args>`.
 pub fn server_with(args: Vec<String>, env_entries: &[&str]) -> XdriveServer {
-    let mut mount = Mount::plugin(
+    XdriveServer::with_plugin(
         MOUNT,
         "xdr_kafka/xdr_kafka",
         env!("CARGO_BIN_EXE_xdr_kafka"),
         args,
-    );
-    for e in env_entries {
-        mount = mount.env(*e);
-    }
-    XdriveServer::start(&[mount])
+        env_entries,
+    )
 }
 
 /// xdrive with `kafka` mounted on the PLAINTEXT listener.

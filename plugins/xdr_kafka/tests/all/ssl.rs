@@ -5,28 +5,11 @@ use xdrive::proto::spq::SpqType;
 
 use crate::{Cell, MOUNT, errmsg, read_rows, read_spec, schema, server_with, t, write_rows};
 
-/// The seed's mount argv for the SSL listener, with the key password replaced if asked.
-fn ssl_argv(password: Option<&str>) -> Vec<String> {
-    let mut argv: Vec<String> = env()
-        .ssl_client_pairs()
-        .into_iter()
-        .flat_map(|(k, v)| {
-            let v = match (k.as_str(), password) {
-                ("ssl.key.password", Some(p)) => p.to_owned(),
-                _ => v,
-            };
-            ["-X".to_owned(), format!("{k}={v}")]
-        })
-        .collect();
-    argv.push(env().kafka_ssl_bootstrap.clone());
-    argv
-}
-
 #[tokio::test]
 async fn the_seed_ssl_example_writes_and_reads_and_keeps_the_password_out_of_logs() {
     let topic = unique_name("xk_ssl");
     create_topic(&topic, 1);
-    let server = server_with(ssl_argv(None), &["XDR_KAFKA_LOG=debug"]);
+    let server = server_with(env().ssl_mount_args(None), &["XDR_KAFKA_LOG=debug"]);
     let columns = schema(&[("id", SpqType::Int32), ("name", SpqType::Cstr)]);
     let rows = vec![vec![Cell::I32(1), t("eric")], vec![Cell::I32(2), t("anna")]];
     write_rows(
@@ -45,20 +28,12 @@ async fn the_seed_ssl_example_writes_and_reads_and_keeps_the_password_out_of_log
     .await
     .unwrap();
     assert_eq!(got, rows);
-    let logs = server.stderr() + &server.log();
-    assert!(
-        logs.contains("ssl.key.password=[redacted]"),
-        "the plugin logs its settings at debug:\n{logs}"
-    );
-    assert!(
-        !logs.contains(&env().ssl_key_password),
-        "the key password appears in the logs:\n{logs}"
-    );
+    server.assert_ssl_key_password_redacted();
 }
 
 #[tokio::test]
 async fn a_wrong_key_password_is_a_clear_error() {
-    let server = server_with(ssl_argv(Some("not-the-password")), &[]);
+    let server = server_with(env().ssl_mount_args(Some("not-the-password")), &[]);
     let columns = schema(&[("id", SpqType::Int32)]);
     let e = read_rows(&server, &read_spec("any_topic", &columns, "group=g"))
         .await

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::process::Command;
 use std::time::Duration;
 
-use dgkafka_testkit::{Mount, XdriveServer, env, repo_root};
+use dgkafka_testkit::{XdriveServer, env, repo_root};
 use xdrive::proto::page::Value;
 use xdrive::proto::schema::{Column, Schema};
 use xdrive::proto::spq::SpqType;
@@ -27,23 +27,18 @@ pub const PATIENCE: Duration = Duration::from_secs(120);
 
 /// Awaits `f`, failing the test if it hangs.
 pub async fn within<T>(f: impl Future<Output = T>) -> T {
-    tokio::time::timeout(PATIENCE, f)
-        .await
-        .expect("the request hung")
+    dgkafka_testkit::within(PATIENCE, f).await
 }
 
 /// xdrive with `kafkaoffset` mounted: `xdr_kafkaoffset/xdr_kafkaoffset <args>`.
 pub fn server_with(args: Vec<String>, env_entries: &[&str]) -> XdriveServer {
-    let mut mount = Mount::plugin(
+    XdriveServer::with_plugin(
         MOUNT,
         "xdr_kafkaoffset/xdr_kafkaoffset",
         env!("CARGO_BIN_EXE_xdr_kafkaoffset"),
         args,
-    );
-    for e in env_entries {
-        mount = mount.env(*e);
-    }
-    XdriveServer::start(&[mount])
+        env_entries,
+    )
 }
 
 /// xdrive with `kafkaoffset` mounted on the PLAINTEXT listener.
