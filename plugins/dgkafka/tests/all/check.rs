@@ -6,6 +6,7 @@ use crate::{csv_config, dgkafka, write_config};
 
 #[tokio::test]
 async fn check_shows_the_latest_row_per_partition_of_the_configured_group_and_topic() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     let offsets = unique_name("offsets");
@@ -86,6 +87,7 @@ async fn check_shows_the_latest_row_per_partition_of_the_configured_group_and_to
 
 #[test]
 fn check_without_an_offset_table_says_to_run_setup() {
+    let _services = crate::shared_services_blocking();
     let config = write_config(&csv_config("customer", &unique_name("offsets"), ""));
     let run = dgkafka(&["check"], Some(&config.path));
     assert_eq!(run.code, 1, "{run:?}");

@@ -17,6 +17,7 @@ fn section() -> DgkafkaSection {
 
 #[tokio::test]
 async fn password_authentication_over_tcp_without_tls() {
+    let _services = crate::shared_services().await;
     let client = db::connect(&section()).await.expect("connects");
     let row = client
         .query_one(
@@ -32,6 +33,7 @@ async fn password_authentication_over_tcp_without_tls() {
 
 #[tokio::test]
 async fn a_wrong_password_is_a_clear_error() {
+    let _services = crate::shared_services().await;
     let mut s = section();
     s.password = Password::new("not-the-password");
     let err = db::connect(&s).await.expect_err("wrong password fails");
@@ -54,6 +56,7 @@ async fn a_wrong_password_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_unix_socket_host_uses_the_socket_without_tls_or_password() {
+    let _services = crate::shared_services().await;
     let mut s = section();
     s.host = env().home.join("pg/run").display().to_string();
     s.password = Password::default();
@@ -77,6 +80,7 @@ async fn a_unix_socket_host_uses_the_socket_without_tls_or_password() {
 /// answers PostgreSQL's SSLRequest with `N`, as a server with `ssl = off` does.
 #[tokio::test]
 async fn sslmode_require_against_a_server_without_tls_says_so() {
+    let _services = crate::shared_services().await;
     use std::io::{Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -113,6 +117,7 @@ async fn sslmode_require_against_a_server_without_tls_says_so() {
 
 #[tokio::test]
 async fn an_unreachable_server_names_host_and_port() {
+    let _services = crate::shared_services().await;
     let mut s = section();
     s.port = 1;
     s.connect_timeout = 2;
@@ -132,6 +137,7 @@ async fn an_unreachable_server_names_host_and_port() {
 
 #[tokio::test]
 async fn an_unknown_database_points_at_the_key() {
+    let _services = crate::shared_services().await;
     let mut s = section();
     s.database = dgkafka_testkit::unique_name("nodb");
     let err = db::connect(&s).await.expect_err("no such database");

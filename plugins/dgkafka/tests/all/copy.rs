@@ -77,6 +77,7 @@ async fn texts(
 
 #[tokio::test]
 async fn every_type_lands_and_reads_back_as_text() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     let table = create(
         &client,
@@ -297,6 +298,7 @@ const NUMERIC_EDGES: &[&str] = &[
 
 #[tokio::test]
 async fn numeric_binary_is_what_the_server_sends_and_reads() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     // Numeric text from the same generator shape as the unit proptest, plus the edges.
     let mut runner = TestRunner::deterministic();
@@ -412,6 +414,7 @@ async fn numeric_binary_is_what_the_server_sends_and_reads() {
 
 #[tokio::test]
 async fn type_mismatches_name_the_column_before_any_data_is_sent() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     let table = create(
         &client,
@@ -469,6 +472,7 @@ async fn type_mismatches_name_the_column_before_any_data_is_sent() {
 
 #[tokio::test]
 async fn a_bad_numeric_aborts_the_copy_naming_column_and_row() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     let table = create(&client, "copy_bad_numeric", "id int4, n numeric").await;
     let s = schema(&[("id", SpqType::Int32), ("n", SpqType::Numeric)]);
@@ -501,6 +505,7 @@ async fn a_bad_numeric_aborts_the_copy_naming_column_and_row() {
 
 #[tokio::test]
 async fn a_hundred_thousand_rows_in_many_pages_and_chunks() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     let table = create(&client, "copy_many", "n int8, t text, x float8").await;
     let s = schema(&[
@@ -569,6 +574,7 @@ async fn a_hundred_thousand_rows_in_many_pages_and_chunks() {
 
 #[tokio::test]
 async fn error_and_offset_table_rows_copy_like_any_page() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     // The tables `dgkafka setup` creates (README), with their reserved-word columns.
     let errors = create(
@@ -683,6 +689,7 @@ async fn error_and_offset_table_rows_copy_like_any_page() {
 
 #[tokio::test]
 async fn domains_load_as_their_base_type_with_their_checks() {
+    let _services = crate::shared_services().await;
     let mut client = pg::connect().await;
     let positive = unique_name("copy_positive");
     let small = unique_name("copy_small");

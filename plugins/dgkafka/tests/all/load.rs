@@ -192,6 +192,7 @@ fn config_path(f: &Fixture) -> &Path {
 
 #[tokio::test]
 async fn csv_loads_every_row_then_resumes_without_duplicates_and_mirrors_offsets() {
+    let _services = crate::shared_services().await;
     let f = fixture(3, CSV_TABLE, CSV_INPUT, "", 7).await;
     f.produce_csv(0, 0..20);
     f.produce_csv(1, 20..25);
@@ -278,6 +279,7 @@ async fn csv_loads_every_row_then_resumes_without_duplicates_and_mirrors_offsets
 
 #[tokio::test]
 async fn json_loads_through_the_seeds_mappings() {
+    let _services = crate::shared_services().await;
     let function = unique_name("udf_parse_json");
     let client = pg::connect().await;
     client
@@ -356,6 +358,7 @@ key = "({function}(jdata)).*""#
 
 #[tokio::test]
 async fn a_failing_mapping_is_named_and_loads_nothing() {
+    let _services = crate::shared_services().await;
     let f = fixture(
         1,
         "cust_id int",
@@ -395,6 +398,7 @@ impl Fixture {
 
 #[tokio::test]
 async fn binary_loads_into_bytea() {
+    let _services = crate::shared_services().await;
     let f = fixture(1, "data bytea", "format = \"binary\"", "", 1000).await;
     kcat_produce_lines(&f.topic, 0, &["raw bytes \u{e9}", "second"]);
     let run = f.load(&["-quit-at-eof"]);
@@ -412,6 +416,7 @@ async fn binary_loads_into_bytea() {
 
 #[tokio::test]
 async fn force_reset_earliest_reloads_everything_and_latest_loads_nothing_old() {
+    let _services = crate::shared_services().await;
     let f = fixture(2, CSV_TABLE, CSV_INPUT, "", 1000).await;
     f.produce_csv(0, 0..5);
     f.produce_csv(1, 5..8);
@@ -443,6 +448,7 @@ async fn force_reset_earliest_reloads_everything_and_latest_loads_nothing_old() 
 
 #[tokio::test]
 async fn quit_at_eof_on_an_empty_topic_exits_at_once() {
+    let _services = crate::shared_services().await;
     let f = fixture(3, CSV_TABLE, CSV_INPUT, "", 1000).await;
     let run = f.load(&["-quit-at-eof"]);
     assert_eq!(run.code, 0, "{run:?}");
@@ -452,6 +458,7 @@ async fn quit_at_eof_on_an_empty_topic_exits_at_once() {
 
 #[tokio::test]
 async fn an_undecodable_message_without_an_error_table_fails_naming_partition_and_offset() {
+    let _services = crate::shared_services().await;
     let f = fixture(2, CSV_TABLE, CSV_INPUT, "", 1000).await;
     f.produce_csv(0, 0..3);
     f.produce_csv(1, 3..4);
@@ -467,6 +474,7 @@ async fn an_undecodable_message_without_an_error_table_fails_naming_partition_an
 
 #[tokio::test]
 async fn with_an_error_table_bad_messages_are_stored_up_to_the_limit() {
+    let _services = crate::shared_services().await;
     let errors = unique_name("errors");
     let f = fixture(
         1,
@@ -519,6 +527,7 @@ async fn with_an_error_table_bad_messages_are_stored_up_to_the_limit() {
 
 #[tokio::test]
 async fn the_default_mode_loads_until_sigterm_and_exits_cleanly() {
+    let _services = crate::shared_services().await;
     let f = fixture(1, CSV_TABLE, CSV_INPUT, "", 1000).await;
     f.produce_csv(0, 0..5);
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dgkafka"))
@@ -553,6 +562,7 @@ async fn the_default_mode_loads_until_sigterm_and_exits_cleanly() {
 
 #[tokio::test]
 async fn quit_at_eof_terminates_on_a_transactional_topic_and_skips_aborted_messages() {
+    let _services = crate::shared_services().await;
     use rdkafka::ClientConfig;
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     const TX_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -621,6 +631,7 @@ fn pg_client_ports(pid: u32) -> Vec<i32> {
 
 #[tokio::test]
 async fn the_default_mode_survives_a_lost_database_connection_without_duplicates() {
+    let _services = crate::shared_services().await;
     let f = fixture(2, CSV_TABLE, CSV_INPUT, "", 1000).await;
     f.produce_csv(0, 0..5);
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_dgkafka"))

@@ -6,6 +6,7 @@
 mod check;
 mod connect;
 mod copy;
+mod exactly_once;
 mod load;
 mod pg_tls;
 mod setup;
@@ -15,6 +16,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use dgkafka_testkit::env;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The shared services of `tests/env/up`. Every test takes a read guard at its start;
+/// `exactly_once`, which restarts PostgreSQL and the broker, takes the write guard and so
+/// runs alone. (A tokio lock: the async tests hold their guard across awaits.)
+static SERVICES: RwLock<()> = RwLock::const_new(());
+
+/// For an async test: the services, shared with the other tests.
+pub async fn shared_services() -> RwLockReadGuard<'static, ()> {
+    SERVICES.read().await
+}
+
+/// For a test outside an async runtime: the services, shared with the other tests.
+pub fn shared_services_blocking() -> RwLockReadGuard<'static, ()> {
+    SERVICES.blocking_read()
+}
+
+/// The services for this test alone: it may restart them.
+pub async fn exclusive_services() -> RwLockWriteGuard<'static, ()> {
+    SERVICES.write().await
+}
 
 /// `[dgkafka]` for the test PostgreSQL over TCP, no TLS (`pg_tls.rs` tests TLS).
 pub fn dgkafka_section() -> String {

@@ -90,6 +90,7 @@ fn throwaway_ca(dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn sslmode_disable_is_not_encrypted() {
+    let _services = crate::shared_services().await;
     let client = connect(&section(SslMode::Disable)).await;
     let (ssl, version, _, user) = session(&client).await;
     assert!(!ssl, "sslmode disable must not use TLS");
@@ -99,6 +100,7 @@ async fn sslmode_disable_is_not_encrypted() {
 
 #[tokio::test]
 async fn sslmode_require_is_encrypted_without_verifying_the_server() {
+    let _services = crate::shared_services().await;
     let client = connect(&section(SslMode::Require)).await;
     let (ssl, version, client_dn, _) = session(&client).await;
     assert!(ssl, "sslmode require must use TLS");
@@ -116,6 +118,7 @@ async fn sslmode_require_is_encrypted_without_verifying_the_server() {
 
 #[tokio::test]
 async fn sslmode_verify_ca_accepts_our_ca() {
+    let _services = crate::shared_services().await;
     let mut s = section(SslMode::VerifyCa);
     s.sslrootcert = our_ca();
     let (ssl, ..) = session(&connect(&s).await).await;
@@ -124,6 +127,7 @@ async fn sslmode_verify_ca_accepts_our_ca() {
 
 #[tokio::test]
 async fn sslmode_verify_ca_without_sslrootcert_fails_on_the_system_roots() {
+    let _services = crate::shared_services().await;
     let err = db::connect(&section(SslMode::VerifyCa))
         .await
         .expect_err("the system roots do not know the test CA");
@@ -136,6 +140,7 @@ async fn sslmode_verify_ca_without_sslrootcert_fails_on_the_system_roots() {
 
 #[tokio::test]
 async fn sslmode_verify_full_accepts_the_ip_address_and_localhost() {
+    let _services = crate::shared_services().await;
     for host in ["127.0.0.1", "localhost"] {
         let mut s = section(SslMode::VerifyFull);
         s.host = host.to_owned();
@@ -148,6 +153,7 @@ async fn sslmode_verify_full_accepts_the_ip_address_and_localhost() {
 
 #[tokio::test]
 async fn sslmode_verify_full_with_a_wrong_ca_is_a_clear_error() {
+    let _services = crate::shared_services().await;
     let dir = tempfile::tempdir().unwrap();
     let mut s = section(SslMode::VerifyFull);
     s.sslrootcert = Some(throwaway_ca(dir.path()));
@@ -174,6 +180,7 @@ async fn sslmode_verify_full_with_a_wrong_ca_is_a_clear_error() {
 
 #[tokio::test]
 async fn sslcert_and_sslkey_present_the_client_certificate() {
+    let _services = crate::shared_services().await;
     let mut s = section(SslMode::VerifyFull);
     s.sslrootcert = our_ca();
     s.sslcert = Some(env().pg_client_cert.clone());
@@ -187,6 +194,7 @@ async fn sslcert_and_sslkey_present_the_client_certificate() {
 
 #[tokio::test]
 async fn cert_authentication_logs_in_with_the_client_certificate_alone() {
+    let _services = crate::shared_services().await;
     let mut s = section(SslMode::VerifyFull);
     s.user = env().pg_cert_user.clone();
     s.password = Password::default();
@@ -210,6 +218,7 @@ async fn cert_authentication_logs_in_with_the_client_certificate_alone() {
 /// The `dgkafka` binary reads the TLS keys from `dgkafka.toml` and uses them.
 #[tokio::test]
 async fn setup_and_check_over_verify_full_with_a_client_certificate() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     let offsets = unique_name("offsets");

@@ -47,6 +47,7 @@ fn line<'a>(stdout: &'a str, key: &str) -> &'a str {
 
 #[tokio::test]
 async fn setup_creates_the_offset_table_and_a_second_run_changes_nothing() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     let offsets = unique_name("offsets");
@@ -135,6 +136,7 @@ async fn setup_creates_the_offset_table_and_a_second_run_changes_nothing() {
 
 #[tokio::test]
 async fn a_missing_output_table_names_the_key() {
+    let _services = crate::shared_services().await;
     let offsets = unique_name("offsets");
     let config = write_config(&csv_config(&unique_name("absent"), &offsets, ""));
     let run = dgkafka(&["setup"], Some(&config.path));
@@ -147,6 +149,7 @@ async fn a_missing_output_table_names_the_key() {
 
 #[tokio::test]
 async fn an_output_table_that_is_a_view_is_refused() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let view = unique_name("customer_view");
     client
@@ -164,6 +167,7 @@ async fn an_output_table_that_is_a_view_is_refused() {
 
 #[tokio::test]
 async fn an_unknown_column_type_names_the_column() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     create_output(&client, &output).await;
@@ -183,6 +187,7 @@ async fn an_unknown_column_type_names_the_column() {
 
 #[tokio::test]
 async fn a_mapping_to_a_missing_column_names_the_mapping() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("t1map");
     client
@@ -237,6 +242,7 @@ key = "(udf_parse_json(jdata)).*"
 
 #[tokio::test]
 async fn an_input_column_the_output_table_lacks_is_named_without_mappings() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     client
@@ -264,6 +270,7 @@ async fn an_input_column_the_output_table_lacks_is_named_without_mappings() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_a_failure_naming_the_server() {
+    let _services = crate::shared_services().await;
     let text = csv_config("customer", "offsets", "").replace(
         &format!("port = {}", dgkafka_testkit::env().pg_port),
         "port = 1\nconnect_timeout = 2",
@@ -277,6 +284,7 @@ async fn an_unreachable_database_is_a_failure_naming_the_server() {
 
 #[tokio::test]
 async fn schema_qualified_names_are_created_in_their_schema() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let schema = unique_name("Sales");
     client
@@ -342,6 +350,7 @@ async fn schema_qualified_names_are_created_in_their_schema() {
 
 #[tokio::test]
 async fn a_missing_schema_names_the_key() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     create_output(&client, &output).await;
@@ -355,6 +364,7 @@ async fn a_missing_schema_names_the_key() {
 
 #[tokio::test]
 async fn an_existing_offset_table_of_another_shape_is_refused() {
+    let _services = crate::shared_services().await;
     let client = pg::connect().await;
     let output = unique_name("customer");
     let offsets = unique_name("offsets");
@@ -374,6 +384,7 @@ async fn an_existing_offset_table_of_another_shape_is_refused() {
 
 #[test]
 fn config_errors_exit_3_naming_the_key() {
+    let _services = crate::shared_services_blocking();
     let text = csv_config("customer", "offsets", "").replace(
         "topic = \"customer\"",
         "topic = \"customer\"\nfromat = \"csv\"",
@@ -401,6 +412,7 @@ fn config_errors_exit_3_naming_the_key() {
 
 #[test]
 fn help_teaches_and_usage_errors_exit_2() {
+    let _services = crate::shared_services_blocking();
     let help = dgkafka(&["--help"], None);
     assert_eq!(help.code, 0, "{help:?}");
     for needle in [

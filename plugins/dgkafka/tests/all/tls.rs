@@ -105,6 +105,7 @@ async fn attempt(section: DgkafkaSection, server: JoinHandle<bool>) -> (bool, bo
 
 #[tokio::test]
 async fn require_encrypts_without_verifying() {
+    let _services = crate::shared_services().await;
     let (addr, server) = stand_in("127.0.0.1", false);
     let (client, server, text) = attempt(section(addr, SslMode::Require), server).await;
     assert!(client && server, "{text}");
@@ -112,6 +113,7 @@ async fn require_encrypts_without_verifying() {
 
 #[tokio::test]
 async fn verify_ca_checks_the_chain_but_not_the_host_name() {
+    let _services = crate::shared_services().await;
     // 127.0.0.2 is not in the broker certificate.
     let (addr, server) = stand_in("127.0.0.2", false);
     let mut s = section(addr, SslMode::VerifyCa);
@@ -129,6 +131,7 @@ async fn verify_ca_checks_the_chain_but_not_the_host_name() {
 
 #[tokio::test]
 async fn verify_full_checks_chain_and_host_name() {
+    let _services = crate::shared_services().await;
     let (addr, server) = stand_in("127.0.0.1", false);
     let mut s = section(addr, SslMode::VerifyFull);
     s.sslrootcert = ca();
@@ -146,6 +149,7 @@ async fn verify_full_checks_chain_and_host_name() {
 
 #[tokio::test]
 async fn a_client_certificate_is_presented_from_sslcert_and_sslkey() {
+    let _services = crate::shared_services().await;
     // A server that requires a client certificate refuses a client without one.
     let (addr, server) = stand_in("127.0.0.1", true);
     let (client, server_done, text) = attempt(section(addr, SslMode::Require), server).await;
