@@ -15,6 +15,13 @@
 //! An error the plugin returns becomes an error reply (negative `errcode` and its message),
 //! so the database (or `dgkafka`) sees it; a plugin never has to write a frame itself.
 //!
+//! Plugin `errcode`s: [`ERRCODE_PLUGIN`] (-1) for the plugin's own errors, which sending the
+//! request again will not cure (bad data, settings, requests; the default, and what any
+//! `std::error::Error` converts into); [`ERRCODE_UNSERVED_OP`] (-2) for an op the plugin does
+//! not serve; [`ERRCODE_RETRIABLE`] (-3, [`PluginError::retriable`]) for a backend that is
+//! temporarily unavailable (a broker down or restarting, a coordinator not yet ready), which
+//! clients retry with backoff (`xdrive::errcode::is_retriable`).
+//!
 //! ```no_run
 //! use std::process::ExitCode;
 //! use xdrive_plugin::{PageSink, Plugin, PluginError, ReadRequest};
@@ -60,8 +67,8 @@ mod start;
 pub use fd::{FdError, XDRIVE_FD_VAR, adopt_xdrive_fd};
 pub use link::LinkError;
 pub use serve::{
-    ERRCODE_PLUGIN, ERRCODE_UNSERVED_OP, Outcome, PageSink, PageSource, Plugin, PluginError,
-    ServeError, main, serve,
+    ERRCODE_PLUGIN, ERRCODE_RETRIABLE, ERRCODE_UNSERVED_OP, Outcome, PageSink, PageSource, Plugin,
+    PluginError, ServeError, main, serve,
 };
 pub use start::{init_logs, parse_args};
 pub use xdrive_proto as proto;

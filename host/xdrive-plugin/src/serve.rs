@@ -22,6 +22,11 @@ pub const ERRCODE_PLUGIN: i32 = -1;
 /// The `errcode` of the `OpStatus` refusing an op the plugin does not serve (`sample`,
 /// `size_meta`, anything unknown).
 pub const ERRCODE_UNSERVED_OP: i32 = -2;
+/// The `errcode` of an error that is temporarily so — a lost or restarting backend (broker,
+/// database, …) — and may go away if the client sends the same request again later. Made by
+/// [`PluginError::retriable`]; xdrive's clients treat it as retriable
+/// (`xdrive::errcode::is_retriable`), unlike [`ERRCODE_PLUGIN`].
+pub const ERRCODE_RETRIABLE: i32 = -3;
 
 /// What a plugin implements. Each method serves one request; the process then exits.
 pub trait Plugin {
@@ -75,6 +80,18 @@ impl PluginError {
     /// An error with [`ERRCODE_PLUGIN`].
     pub fn new(message: impl Into<String>) -> Self {
         PluginError::with_code(ERRCODE_PLUGIN, message)
+    }
+
+    /// An error with [`ERRCODE_RETRIABLE`]: the backend is temporarily unavailable, and the
+    /// same request may succeed later. Only for conditions that pass without anything being
+    /// changed — never for bad data, settings or requests.
+    pub fn retriable(message: impl Into<String>) -> Self {
+        PluginError::with_code(ERRCODE_RETRIABLE, message)
+    }
+
+    /// Whether the error is [`ERRCODE_RETRIABLE`].
+    pub fn is_retriable(&self) -> bool {
+        self.code == ERRCODE_RETRIABLE
     }
 
     /// An error with `code` (a code that is not negative becomes [`ERRCODE_PLUGIN`]).
@@ -986,6 +1003,11 @@ mod tests {
     fn plugin_errors_convert_from_std_errors_with_their_chain() {
         let e: PluginError = std::io::Error::other("disk full").into();
         assert_eq!(e.code(), ERRCODE_PLUGIN);
+        assert!(!e.is_retriable());
+        let r = PluginError::retriable("broker down").context("reading");
+        assert_eq!(r.code(), ERRCODE_RETRIABLE);
+        assert!(r.is_retriable());
+        assert_eq!(r.message(), "reading: broker down");
         assert_eq!(e.message(), "disk full");
         let e = PluginError::with_code(5, "x").context("writing topic t");
         assert_eq!(e.code(), ERRCODE_PLUGIN);

@@ -1,6 +1,7 @@
 //! The `errcode`s xdrive itself puts in error replies (ours: the xdrive2 definitions do not
-//! publish any). Plugins built on `xdrive-plugin` use -1 (their own errors) and -2 (an op
-//! they do not serve); any other negative code comes from a plugin.
+//! publish any). Plugins built on `xdrive-plugin` use -1 (their own errors), -2 (an op
+//! they do not serve) and -3 (temporarily unavailable: retry); any other negative code comes
+//! from a plugin.
 //!
 //! An error reply is the protobuf `{errcode = 1, errmsg = 2}`, which is how `OpStatus`,
 //! `XColDataReply` and `WriteReply` all begin, so xdrive can send one wherever the client
@@ -27,9 +28,16 @@ pub const PROTOCOL: i32 = -108;
 /// The client took longer than `opening_timeout_secs` to send its opening.
 pub const OPENING_TIMEOUT: i32 = -109;
 
+/// A plugin's backend is temporarily unavailable (a broker down or restarting); the same
+/// request may succeed later. Retriable. (`xdrive_plugin::ERRCODE_RETRIABLE`.)
+pub const PLUGIN_RETRIABLE: i32 = -3;
+
 /// Whether an error reply with `code` may succeed if the request is sent again.
 pub fn is_retriable(code: i32) -> bool {
-    matches!(code, BUSY | PLUGIN_DIED | SHUTTING_DOWN | OPENING_TIMEOUT)
+    matches!(
+        code,
+        BUSY | PLUGIN_DIED | SHUTTING_DOWN | OPENING_TIMEOUT | PLUGIN_RETRIABLE
+    )
 }
 
 /// A short name for `code`, for messages.
@@ -46,6 +54,22 @@ pub fn name(code: i32) -> &'static str {
         PROTOCOL => "protocol violation",
         OPENING_TIMEOUT => "opening timed out",
         -2 => "op not served by the plugin",
+        PLUGIN_RETRIABLE => "temporarily unavailable: retry",
         _ => "plugin error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugins_temporary_error_is_retriable_and_its_own_errors_are_not() {
+        assert!(is_retriable(PLUGIN_RETRIABLE));
+        assert_eq!(name(-3), "temporarily unavailable: retry");
+        assert!(!is_retriable(-1));
+        assert!(!is_retriable(-2));
+        assert!(is_retriable(BUSY));
+        assert!(!is_retriable(BAD_REQUEST));
     }
 }

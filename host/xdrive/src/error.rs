@@ -115,7 +115,7 @@ pub enum Error {
 
 impl Error {
     /// Whether sending the same request again may succeed: connection problems, and the
-    /// error replies [`errcode::is_retriable`] names (busy, plugin died, shutting down).
+    /// error replies [`errcode::is_retriable`] names (busy, plugin died, shutting down, a plugin temporarily unavailable).
     pub fn is_retriable(&self) -> bool {
         match self {
             Error::Connect { .. }

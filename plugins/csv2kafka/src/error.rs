@@ -260,6 +260,7 @@ mod tests {
             category: Category::Connection,
             message: "Connection refused".into(),
             hint: None,
+            code: None,
         };
         assert_eq!(Error::Usage("x".into()).exit_code(), 2);
         assert_eq!(

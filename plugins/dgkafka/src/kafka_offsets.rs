@@ -87,6 +87,18 @@ impl KafkaOffsetError {
             KafkaOffsetError::Page { .. } => false,
         }
     }
+
+    /// The offset plugin answered that the brokers are temporarily unavailable (down,
+    /// restarting, the group coordinator not ready): the `xdrive::errcode::PLUGIN_RETRIABLE`
+    /// reply. Unlike [`Self::is_retriable`], not an unreachable xdrive.
+    pub fn is_brokers_unavailable(&self) -> bool {
+        match self {
+            KafkaOffsetError::Read { source, .. } | KafkaOffsetError::Commit { source, .. } => {
+                source.errcode() == Some(xdrive::errcode::PLUGIN_RETRIABLE)
+            }
+            KafkaOffsetError::Page { .. } => false,
+        }
+    }
 }
 
 /// The group's committed offset and the high watermark of every partition of `topic`,

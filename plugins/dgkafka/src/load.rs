@@ -14,6 +14,9 @@
 //! reconnecting, the reader looks for that batch's offset rows (by its `batch_start`) and
 //! resumes after it if it committed, or reads it again if it did not.
 //!
+//! In the default mode a lost connection (database, xdrive, brokers — the plugins' errcode
+//! -3, "temporarily unavailable") is retried with backoff, at start-up for the brokers too.
+//!
 //! Start offset per partition: the latest offset-table row for the group, topic and
 //! partition; else the group's committed offset in Kafka; else earliest.
 //! `-force-reset-earliest` / `-force-reset-latest` override it for the first batch.
@@ -201,13 +204,38 @@ pub async fn run(
     let plan = read::ReadPlan::new(&config)?;
 
     // Kafka's view: the partitions, their high watermarks, the group's committed offsets.
-    let kafka = kafka_offsets::read(
-        &xdrive,
-        &config.dgkafka.xdrive_offset_endpoint,
-        &input.consumer_group,
-        &input.topic,
-    )
-    .await?;
+    // In the default mode, brokers that are down or restarting are waited for.
+    let mut backoff = BACKOFF_FIRST;
+    let kafka = loop {
+        let read = kafka_offsets::read(
+            &xdrive,
+            &config.dgkafka.xdrive_offset_endpoint,
+            &input.consumer_group,
+            &input.topic,
+        )
+        .await;
+        match read {
+            Ok(kafka) => break kafka,
+            Err(e) if !options.quit_at_eof && e.is_brokers_unavailable() => {
+                warn!(error = %error_chain(&e), retry_in_secs = backoff.as_secs(), "Kafka is not available; retrying.");
+                let mut shutdown = shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => {}
+                }
+                if *shutdown.borrow() {
+                    return Ok(Summary {
+                        rows: 0,
+                        errors: 0,
+                        batches: 0,
+                        seconds: began.elapsed().as_secs_f64(),
+                    });
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     if kafka.len() != usize::try_from(input.partition_num).unwrap_or(0) {
         return Err(LoadError::PartitionCount {
             topic: input.topic.clone(),
@@ -692,5 +720,44 @@ mod tests {
         assert!(!row.is_retriable());
         assert!(row.to_string().contains("partition 1, offset 7: bad"));
         assert!(!LoadError::config("k", "m").is_retriable());
+    }
+
+    fn refused(errcode: i32) -> Box<xdrive::Error> {
+        Box::new(xdrive::Error::Refused {
+            target: Box::new(xdrive::Target {
+                addr: "127.0.0.1:7171".into(),
+                mount: "kafka".into(),
+                op: "read",
+            }),
+            stage: "data",
+            errcode,
+            errmsg: "reading topic \"t\" (brokers b:9092): Broker transport failure".into(),
+        })
+    }
+
+    #[test]
+    fn a_temporarily_unavailable_broker_is_retried_and_a_plugin_error_is_not() {
+        assert!(LoadError::Read(refused(xdrive::errcode::PLUGIN_RETRIABLE)).is_retriable());
+        assert!(!LoadError::Read(refused(-1)).is_retriable());
+        let offsets = |errcode| KafkaOffsetError::Read {
+            group: "g".into(),
+            topic: "t".into(),
+            endpoint: "kafkaoffset".into(),
+            source: refused(errcode),
+        };
+        let e = offsets(xdrive::errcode::PLUGIN_RETRIABLE);
+        assert!(e.is_brokers_unavailable());
+        assert!(LoadError::KafkaOffsets(e).is_retriable());
+        let e = offsets(-1);
+        assert!(!e.is_brokers_unavailable());
+        assert!(!LoadError::KafkaOffsets(e).is_retriable());
+        // A busy xdrive is retried during a load, but is no broker problem (start-up).
+        let e = KafkaOffsetError::Read {
+            group: "g".into(),
+            topic: "t".into(),
+            endpoint: "kafkaoffset".into(),
+            source: refused(xdrive::errcode::BUSY),
+        };
+        assert!(e.is_retriable() && !e.is_brokers_unavailable());
     }
 }

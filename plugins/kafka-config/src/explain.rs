@@ -41,6 +41,47 @@ pub struct Explanation {
     pub message: String,
     /// What to check, when we know.
     pub hint: Option<&'static str>,
+    /// librdkafka's error code, when the error had one.
+    pub code: Option<RDKafkaErrorCode>,
+}
+
+impl Explanation {
+    /// Whether the error is a transient broker condition (see [`is_transient`]);
+    /// `topic_exists` as there.
+    pub fn is_transient(&self, topic_exists: bool) -> bool {
+        self.code.is_some_and(|c| is_transient(c, topic_exists))
+    }
+}
+
+/// Whether an error code is a transient broker condition that the same request, sent again
+/// a little later, may get past without anything changed: the brokers unreachable or
+/// restarting, a call timing out, a group coordinator or partition leader not (yet)
+/// available or moved.
+///
+/// "Unknown topic or partition" is transient only when `topic_exists` — the caller has
+/// already seen the topic in the metadata, so the brokers' view of it is missing only
+/// while they restart; a topic that truly does not exist is not transient.
+pub fn is_transient(code: RDKafkaErrorCode, topic_exists: bool) -> bool {
+    use RDKafkaErrorCode as C;
+    match code {
+        C::BrokerTransportFailure
+        | C::AllBrokersDown
+        | C::Resolve
+        | C::OperationTimedOut
+        | C::TimedOutQueue
+        | C::RequestTimedOut
+        | C::NetworkException
+        | C::CoordinatorNotAvailable
+        | C::CoordinatorLoadInProgress
+        | C::NotCoordinator
+        | C::LeaderNotAvailable
+        | C::NotLeaderForPartition
+        | C::BrokerNotAvailable
+        | C::ReplicaNotAvailable
+        | C::WaitingForCoordinator => true,
+        C::UnknownTopicOrPartition | C::UnknownPartition => topic_exists,
+        _ => false,
+    }
 }
 
 impl fmt::Display for Explanation {
@@ -162,6 +203,7 @@ pub fn explain_code(code: RDKafkaErrorCode, reason: Option<&str>) -> Explanation
         category: code_category(code),
         message,
         hint: hint_for_code(code),
+        code: Some(code),
     }
 }
 
@@ -217,17 +259,20 @@ pub fn explain(err: &KafkaError) -> Explanation {
                 category: Category::Config,
                 message,
                 hint,
+                code: None,
             }
         }
         KafkaError::ClientCreation(text) => Explanation {
             category: Category::Config,
             message: format!("cannot create the Kafka client: {text}"),
             hint: creation_hint(text),
+            code: None,
         },
         KafkaError::Nul(_) => Explanation {
             category: Category::Config,
             message: "a setting, topic or key contains a NUL byte".to_owned(),
             hint: None,
+            code: None,
         },
         KafkaError::MetadataFetch(code) => prefixed("cannot fetch metadata", *code),
         KafkaError::MessageProduction(code) => prefixed("cannot produce the message", *code),
@@ -240,6 +285,7 @@ pub fn explain(err: &KafkaError) -> Explanation {
                 category: Category::Other,
                 message: other.to_string(),
                 hint: None,
+                code: None,
             },
         },
     }
@@ -348,5 +394,38 @@ mod tests {
         ));
         assert_eq!(e.category, Category::Connection);
         assert!(e.hint.is_some());
+    }
+
+    #[test]
+    fn transient_codes_are_broker_conditions_and_an_unknown_topic_is_not() {
+        use RDKafkaErrorCode as C;
+        for c in [
+            C::BrokerTransportFailure,
+            C::AllBrokersDown,
+            C::OperationTimedOut,
+            C::CoordinatorNotAvailable,
+            C::CoordinatorLoadInProgress,
+            C::NotCoordinator,
+            C::LeaderNotAvailable,
+            C::NotLeaderForPartition,
+        ] {
+            assert!(is_transient(c, false), "{c:?}");
+        }
+        for c in [C::UnknownTopicOrPartition, C::UnknownPartition] {
+            assert!(!is_transient(c, false), "{c:?}");
+            assert!(is_transient(c, true), "{c:?}");
+        }
+        for c in [
+            C::UnknownTopic,
+            C::SSL,
+            C::InvalidArgument,
+            C::MessageSizeTooLarge,
+        ] {
+            assert!(!is_transient(c, true), "{c:?}");
+        }
+        let e = explain(&KafkaError::MessageConsumption(C::BrokerTransportFailure));
+        assert!(e.is_transient(false));
+        let e = explain(&KafkaError::ClientCreation("bad".into()));
+        assert!(!e.is_transient(true));
     }
 }

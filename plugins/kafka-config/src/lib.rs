@@ -14,7 +14,8 @@
 //! * sends librdkafka's log lines to `tracing`, redacted ([`forward_log`],
 //!   [`tracing_log_level`], [`KafkaSettings::traced_client_config`]), and keeps the last
 //!   error it reported on its own ([`LastClientError`]),
-//! * turns librdkafka errors into messages a user can act on ([`explain`]).
+//! * turns librdkafka errors into messages a user can act on ([`explain`]), and says which
+//!   are transient broker conditions worth retrying ([`is_transient`]).
 //!
 //! It does no I/O beyond building configurations.
 
@@ -29,7 +30,7 @@ mod settings;
 
 pub use brokers::{Broker, BrokerList};
 pub use error::ConfigError;
-pub use explain::{Category, Explanation, explain, explain_code, hint_for_code};
+pub use explain::{Category, Explanation, explain, explain_code, hint_for_code, is_transient};
 pub use log::{LastClientError, forward_log, tracing_log_level};
 pub use mount::{MountArgs, seed_mount_example};
 pub use pair::{Pair, parse_pairs};

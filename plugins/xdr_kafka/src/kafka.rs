@@ -17,6 +17,7 @@ use rdkafka::producer::{BaseProducer, Producer, ProducerContext};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
 use crate::range::Range;
+use xdrive_plugin::PluginError;
 
 /// How long any one metadata or watermark call to the brokers may take.
 pub const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,6 +48,30 @@ pub enum KafkaOpError {
         /// The topic.
         topic: String,
     },
+}
+
+impl KafkaOpError {
+    /// Whether the brokers were only temporarily unavailable (down, restarting, a coordinator
+    /// or leader not ready; [`kafka_config::is_transient`]), so the same request may succeed
+    /// later. A call is made only on a topic already found in the metadata (a missing topic is
+    /// [`KafkaOpError::UnknownTopic`], never retriable), so "unknown partition" in a call is
+    /// the brokers' view still missing after a restart.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            KafkaOpError::Call { explanation, .. } => explanation.is_transient(true),
+            _ => false,
+        }
+    }
+
+    /// The plugin's error reply: [`PluginError::retriable`] when [`Self::is_retriable`], a
+    /// plain plugin error otherwise; the message is the same either way.
+    pub fn into_plugin_error(self) -> PluginError {
+        if self.is_retriable() {
+            PluginError::retriable(self.to_string())
+        } else {
+            PluginError::new(self.to_string())
+        }
+    }
 }
 
 /// `; last error from the brokers: ...`, when there is one.
@@ -327,5 +352,39 @@ impl Writer {
     /// The producer, to send and poll.
     pub fn producer(&self) -> &BaseProducer<Context> {
         &self.producer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(code: RDKafkaErrorCode) -> KafkaOpError {
+        KafkaOpError::Call {
+            doing: "reading topic \"t\"".to_owned(),
+            brokers: "127.0.0.1:39092".to_owned(),
+            explanation: explain(&KafkaError::MessageConsumption(code)),
+            last: None,
+        }
+    }
+
+    #[test]
+    fn a_lost_broker_is_a_retriable_reply_and_an_unknown_topic_is_not() {
+        let e = call(RDKafkaErrorCode::BrokerTransportFailure);
+        let text = e.to_string();
+        assert!(e.is_retriable());
+        let reply = e.into_plugin_error();
+        assert_eq!(reply.code(), xdrive_plugin::ERRCODE_RETRIABLE);
+        assert_eq!(reply.message(), text, "the message is unchanged");
+        // A partition missing after the topic was found: the brokers are still restarting.
+        assert!(call(RDKafkaErrorCode::UnknownTopicOrPartition).is_retriable());
+        let e = KafkaOpError::UnknownTopic {
+            topic: "t".to_owned(),
+        };
+        assert!(!e.is_retriable());
+        let reply = e.into_plugin_error();
+        assert_eq!(reply.code(), xdrive_plugin::ERRCODE_PLUGIN);
+        assert_eq!(reply.message(), "topic \"t\" does not exist");
+        assert!(!call(RDKafkaErrorCode::MessageSizeTooLarge).is_retriable());
     }
 }

@@ -49,8 +49,10 @@ pub fn read(
         layout.outputs.clone(),
     ))?;
 
-    let reader = Reader::new(settings, &query.group)?;
-    let count = reader.partition_count(&topic)?;
+    let reader = Reader::new(settings, &query.group).map_err(KafkaOpError::into_plugin_error)?;
+    let count = reader
+        .partition_count(&topic)
+        .map_err(KafkaOpError::into_plugin_error)?;
     let ranges = wanted(
         &topic,
         count,
@@ -60,7 +62,9 @@ pub fn read(
     )?
     .into_iter()
     .map(|w| {
-        let (low, high) = reader.watermarks(&topic, w.partition)?;
+        let (low, high) = reader
+            .watermarks(&topic, w.partition)
+            .map_err(KafkaOpError::into_plugin_error)?;
         Ok(w.resolve(low, high)?)
     })
     .collect::<Result<Vec<Range>, PluginError>>()?;
@@ -88,13 +92,17 @@ pub fn read(
     };
     let mut tracker = Tracker::new(&ranges, query.wait);
     if !ranges.is_empty() {
-        reader.assign(&topic, &ranges)?;
+        reader
+            .assign(&topic, &ranges)
+            .map_err(KafkaOpError::into_plugin_error)?;
         run.consume(&reader, &mut tracker, out)?;
     }
     let positions = if ranges.is_empty() {
         Vec::new()
     } else {
-        reader.positions(&topic)?
+        reader
+            .positions(&topic)
+            .map_err(KafkaOpError::into_plugin_error)?
     };
     let next = tracker.next_offsets(|p| {
         positions
@@ -184,7 +192,7 @@ impl Run<'_> {
                         None,
                     ),
                 );
-                return Err(e.into());
+                return Err(e.into_plugin_error());
             }
             let Some(event) = reader.consumer().poll(POLL) else {
                 continue;
@@ -199,7 +207,7 @@ impl Run<'_> {
                 Err(e) => {
                     return Err(reader
                         .error(format!("reading topic \"{}\"", self.topic), explain(&e))
-                        .into());
+                        .into_plugin_error());
                 }
             };
             if msg.topic() != self.topic

@@ -12,7 +12,7 @@ use xdrive_plugin::proto::schema::Schema;
 use xdrive_plugin::proto::spq::SpqType;
 use xdrive_plugin::{PageSource, PluginError, WriteRequest};
 
-use crate::kafka::Writer;
+use crate::kafka::{KafkaOpError, Writer};
 use crate::request::{WriteQuery, topic_of};
 
 /// How long the end of a write waits for the last acknowledgements (past the producer's
@@ -131,8 +131,10 @@ pub fn write(
     let format = query.format.resolve(req.filespec.as_ref())?;
     let key = key_column(&schema, query.key.as_deref())?;
     let mut value = value_of(&format, &schema, key)?;
-    let writer = Writer::new(settings)?;
-    writer.partition_count(&topic)?;
+    let writer = Writer::new(settings).map_err(KafkaOpError::into_plugin_error)?;
+    writer
+        .partition_count(&topic)
+        .map_err(KafkaOpError::into_plugin_error)?;
     let producer = writer.producer();
     let started = Instant::now();
     let mut sent: u64 = 0;

@@ -12,6 +12,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::{Offset, TopicPartitionList};
+use xdrive_plugin::PluginError;
 
 /// How long any one call to the brokers may take.
 pub const KAFKA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,6 +77,30 @@ pub enum KafkaOpError {
         /// The partition's error, if Kafka gave one.
         error: Option<String>,
     },
+}
+
+impl KafkaOpError {
+    /// Whether the brokers were only temporarily unavailable (down, restarting, a coordinator
+    /// or leader not ready; [`kafka_config::is_transient`]), so the same request may succeed
+    /// later. A call is made only on a topic already found in the metadata (a missing topic is
+    /// [`KafkaOpError::UnknownTopic`], never retriable), so "unknown partition" in a call is
+    /// the brokers' view still missing after a restart.
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            KafkaOpError::Call { explanation, .. } => explanation.is_transient(true),
+            _ => false,
+        }
+    }
+
+    /// The plugin's error reply: [`PluginError::retriable`] when [`Self::is_retriable`], a
+    /// plain plugin error otherwise; the message is the same either way.
+    pub fn into_plugin_error(self) -> PluginError {
+        if self.is_retriable() {
+            PluginError::retriable(self.to_string())
+        } else {
+            PluginError::new(self.to_string())
+        }
+    }
 }
 
 /// `; last error from the brokers: ...`, when there is one.
@@ -219,7 +244,7 @@ impl GroupClient {
         &self,
         topic: &str,
         partitions: &[i32],
-    ) -> Result<BTreeMap<i32, (i64, Option<String>)>, KafkaOpError> {
+    ) -> Result<BTreeMap<i32, (i64, Option<Explanation>)>, KafkaOpError> {
         let mut tpl = TopicPartitionList::with_capacity(partitions.len());
         for &p in partitions {
             tpl.add_partition(topic, p);
@@ -239,7 +264,7 @@ impl GroupClient {
             .iter()
             .map(|e| {
                 let offset = e.offset().to_raw().unwrap_or(NO_OFFSET);
-                let error = e.error().err().map(|err| explain(&err).to_string());
+                let error = e.error().err().map(|err| explain(&err));
                 (e.partition(), (offset, error))
             })
             .collect())
@@ -266,11 +291,7 @@ impl GroupClient {
                                  \"{topic}\", partition {p}",
                                 self.group
                             ),
-                            Explanation {
-                                category: kafka_config::Category::Other,
-                                message: err.clone(),
-                                hint: None,
-                            },
+                            err.clone(),
                         ));
                     }
                     Some(&(offset, None)) => offset,
@@ -353,7 +374,7 @@ impl GroupClient {
                         partition: p,
                         wanted,
                         got,
-                        error,
+                        error: error.map(|e| e.to_string()),
                     });
                 }
             }
@@ -400,5 +421,26 @@ mod tests {
                 .unwrap()
                 .contains("no answer in time")
         );
+    }
+
+    #[test]
+    fn an_unavailable_coordinator_is_a_retriable_reply_and_a_missing_partition_is_not() {
+        let e = KafkaOpError::Call {
+            doing: "reading the committed offsets of group \"g\" for topic \"t\"".to_owned(),
+            brokers: "127.0.0.1:39092".to_owned(),
+            explanation: explain_code(RDKafkaErrorCode::CoordinatorLoadInProgress, None),
+            last: None,
+        };
+        let text = e.to_string();
+        let reply = e.into_plugin_error();
+        assert_eq!(reply.code(), xdrive_plugin::ERRCODE_RETRIABLE);
+        assert_eq!(reply.message(), text);
+        let e = KafkaOpError::NoSuchPartition {
+            topic: "t".to_owned(),
+            partition: 7,
+            count: 3,
+        };
+        assert!(!e.is_retriable());
+        assert_eq!(e.into_plugin_error().code(), xdrive_plugin::ERRCODE_PLUGIN);
     }
 }

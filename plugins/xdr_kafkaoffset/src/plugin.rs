@@ -9,7 +9,7 @@ use xdrive_plugin::proto::page::{PageReader, Value};
 use xdrive_plugin::proto::spq::{SpqType, unix_micros_to_pg};
 use xdrive_plugin::{PageSink, PageSource, Plugin, PluginError, ReadRequest, WriteRequest};
 
-use crate::kafka::GroupClient;
+use crate::kafka::{GroupClient, KafkaOpError};
 use crate::request::{ReadColumn, ReadQuery, RequestError, WriteColumns};
 
 /// The plugin: the mount's settings, or why the mount's arguments are unusable (then
@@ -52,13 +52,17 @@ impl Plugin for OffsetPlugin {
         let query = ReadQuery::from_filters(&req.filter)?;
         let fragment = Fragment::new(req.frag_id, req.frag_cnt).map_err(RequestError::from)?;
         let settings = self.settings()?;
-        let client = GroupClient::new(settings, &query.group)?;
+        let client =
+            GroupClient::new(settings, &query.group).map_err(KafkaOpError::into_plugin_error)?;
         let partitions: Vec<i32> = client
-            .partitions(&query.topic)?
+            .partitions(&query.topic)
+            .map_err(KafkaOpError::into_plugin_error)?
             .into_iter()
             .filter(|&p| fragment.owns(p))
             .collect();
-        let offsets = client.offsets(&query.topic, &partitions)?;
+        let offsets = client
+            .offsets(&query.topic, &partitions)
+            .map_err(KafkaOpError::into_plugin_error)?;
         let ts = now_pg_micros();
         let mut page = out.page_builder();
         for o in &offsets {
@@ -103,8 +107,11 @@ impl Plugin for OffsetPlugin {
             row_base += page.nrow();
         }
         for (group, offsets) in &wanted {
-            let client = GroupClient::new(settings, group)?;
-            client.commit(offsets)?;
+            let client =
+                GroupClient::new(settings, group).map_err(KafkaOpError::into_plugin_error)?;
+            client
+                .commit(offsets)
+                .map_err(KafkaOpError::into_plugin_error)?;
         }
         Ok(())
     }

@@ -31,6 +31,9 @@ async fn an_unknown_topic_is_named() {
         .await
         .unwrap_err();
     assert_eq!(errmsg(&e), format!("topic \"{missing}\" does not exist"));
+    // Not a broker problem: retrying will not make the topic exist.
+    assert_eq!(e.errcode(), Some(-1), "{e}");
+    assert!(!e.is_retriable(), "{e}");
 }
 
 #[tokio::test]
@@ -46,6 +49,9 @@ async fn an_unreachable_broker_is_an_error_not_a_hang() {
         "{msg}"
     );
     assert!(msg.contains("127.0.0.1:1"), "the broker is named: {msg}");
+    // Brokers that are down may come back: temporarily unavailable, retriable.
+    assert_eq!(e.errcode(), Some(-3), "{e}");
+    assert!(e.is_retriable(), "{e}");
 }
 
 #[tokio::test]
