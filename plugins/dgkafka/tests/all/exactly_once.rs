@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use dgkafka_testkit::xdrive::{Mount, XdriveServer, workspace_binary};
+use crate::load::xdrive;
 use dgkafka_testkit::{create_topic, env, pg, repo_root, unique_name};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -66,25 +66,6 @@ enum Event {
     KillPlugin,
     RestartPostgres,
     RestartBroker,
-}
-
-/// xdrive with the seed's two mounts, `kafka` and `kafkaoffset`.
-fn xdrive() -> XdriveServer {
-    let bootstrap = env().kafka_bootstrap.clone();
-    XdriveServer::start(&[
-        Mount::plugin(
-            "kafka",
-            "xdr_kafka/xdr_kafka",
-            workspace_binary("xdr_kafka", "xdr_kafka"),
-            [bootstrap.clone()],
-        ),
-        Mount::plugin(
-            "kafkaoffset",
-            "xdr_kafkaoffset/xdr_kafkaoffset",
-            workspace_binary("xdr_kafkaoffset", "xdr_kafkaoffset"),
-            [bootstrap],
-        ),
-    ])
 }
 
 fn config(topic: &str, group: &str, output: &str, offsets: &str, port: u16) -> ConfigFile {

@@ -11,7 +11,7 @@ use dgkafka_testkit::{create_topic, env, pg, unique_name};
 use crate::{ConfigFile, Run, dgkafka, write_config};
 
 /// xdrive with the seed's two mounts, `kafka` and `kafkaoffset`.
-fn xdrive() -> XdriveServer {
+pub(crate) fn xdrive() -> XdriveServer {
     let bootstrap = env().kafka_bootstrap.clone();
     XdriveServer::start(&[
         Mount::plugin(
