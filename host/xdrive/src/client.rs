@@ -6,7 +6,9 @@ use bytes::BytesMut;
 use futures::Stream;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use xdrive_proto::conversation::{ReadClient, ReadEvent, WriteClient, WriteEvent};
+use xdrive_proto::conversation::{
+    ConversationError, ReadClient, ReadEvent, WriteClient, WriteEvent,
+};
 use xdrive_proto::frame::{DEFAULT_MAX_FRAME_LEN, Frame, FrameCodec};
 use xdrive_proto::message::{
     ColumnDesc, CsvSpec, FILTER_OP_QUERY, FileSpec, Filter, ReadRequest, WriteRequest, XCol,
@@ -201,6 +203,23 @@ fn now_pg_micros() -> i64 {
 }
 
 /// The mountpoint a path names (its first segment), for messages.
+/// What errors of an `op` on `path` at `addr` name.
+fn target(addr: &str, path: &str, op: &'static str) -> Target {
+    Target {
+        addr: addr.to_owned(),
+        mount: mount_of(path),
+        op,
+    }
+}
+
+/// A request the conversation refused before anything was sent.
+fn request_error(target: &Target, source: ConversationError) -> Error {
+    Error::Request {
+        target: Box::new(target.clone()),
+        source,
+    }
+}
+
 fn mount_of(path: &str) -> String {
     path.split('/')
         .find(|s| !s.is_empty())
@@ -253,31 +272,17 @@ impl Client {
 
     /// Starts a read: connects, sends the request, and returns the stream of pages.
     pub async fn read(&self, spec: &ReadSpec) -> Result<PageStream<TcpStream>, Error> {
-        let target = Target {
-            addr: self.addr.clone(),
-            mount: mount_of(&spec.path),
-            op: "read",
-        };
+        let target = target(&self.addr, &spec.path, "read");
         // Check the request before connecting.
-        let machine = ReadClient::new(spec.to_request()).map_err(|source| Error::Request {
-            target: Box::new(target.clone()),
-            source,
-        })?;
+        let machine = ReadClient::new(spec.to_request()).map_err(|e| request_error(&target, e))?;
         let stream = self.connect(&target).await?;
         PageStream::start(stream, machine, target, self.options.max_frame_len).await
     }
 
     /// Starts a write: connects, sends the request, and returns the writer of pages.
     pub async fn write(&self, spec: &WriteSpec) -> Result<PageWriter<TcpStream>, Error> {
-        let target = Target {
-            addr: self.addr.clone(),
-            mount: mount_of(&spec.path),
-            op: "write",
-        };
-        let machine = WriteClient::new(spec.to_request()).map_err(|source| Error::Request {
-            target: Box::new(target.clone()),
-            source,
-        })?;
+        let target = target(&self.addr, &spec.path, "write");
+        let machine = WriteClient::new(spec.to_request()).map_err(|e| request_error(&target, e))?;
         let stream = self.connect(&target).await?;
         PageWriter::start(stream, machine, target, self.options.max_frame_len).await
     }
@@ -290,15 +295,8 @@ pub async fn read_over<S: AsyncRead + AsyncWrite + Unpin>(
     spec: &ReadSpec,
     label: &str,
 ) -> Result<PageStream<S>, Error> {
-    let target = Target {
-        addr: label.to_owned(),
-        mount: mount_of(&spec.path),
-        op: "read",
-    };
-    let machine = ReadClient::new(spec.to_request()).map_err(|source| Error::Request {
-        target: Box::new(target.clone()),
-        source,
-    })?;
+    let target = target(label, &spec.path, "read");
+    let machine = ReadClient::new(spec.to_request()).map_err(|e| request_error(&target, e))?;
     PageStream::start(stream, machine, target, DEFAULT_MAX_FRAME_LEN).await
 }
 

@@ -22,14 +22,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::load::xdrive;
+use crate::load::{CSV_INPUT, xdrive};
 use dgkafka_testkit::{create_topic, env, pg, repo_root, unique_name};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::{ConfigFile, write_config};
+use crate::{ConfigFile, dgkafka_section_with_xdrive, write_config};
 
 const MESSAGES: i32 = 200_000;
 const PARTITIONS: i32 = 3;
@@ -69,38 +69,14 @@ enum Event {
 }
 
 fn config(topic: &str, group: &str, output: &str, offsets: &str, port: u16) -> ConfigFile {
-    let env = env();
     write_config(&format!(
-        r#"[dgkafka]
-database = "{}"
-user = "{}"
-password = "{}"
-host = "{}"
-port = {}
-sslmode = "disable"
-xdrive_host = "127.0.0.1"
-xdrive_port = {port}
-
+        r#"{}
 [kafka.input]
-format = "csv"
-delimiter = "|"
 consumer_group = "{group}"
 topic = "{topic}"
 partition_num = {PARTITIONS}
 nreader = 2
-[[kafka.input.columns]]
-name = "id"
-type = "integer"
-[[kafka.input.columns]]
-name = "name"
-type = "varchar(25)"
-[[kafka.input.columns]]
-name = "comment"
-type = "text"
-ignored = true
-[[kafka.input.columns]]
-name = "balance"
-type = "double precision"
+{CSV_INPUT}
 
 [kafka.output]
 offset_table = "{offsets}"
@@ -110,7 +86,7 @@ output_table = "{output}"
 max_row = {MAX_ROW}
 minimal_interval = -1
 "#,
-        env.pg_database, env.pg_user, env.pg_password, env.pg_host, env.pg_port,
+        dgkafka_section_with_xdrive(port),
     ))
 }
 

@@ -8,7 +8,7 @@ use dgkafka_testkit::kafka::kcat_produce_lines;
 use dgkafka_testkit::xdrive::{Mount, XdriveServer, workspace_binary};
 use dgkafka_testkit::{create_topic, env, pg, unique_name};
 
-use crate::{ConfigFile, Run, dgkafka, write_config};
+use crate::{ConfigFile, Run, dgkafka, dgkafka_section_with_xdrive, write_config};
 
 /// xdrive with the seed's two mounts, `kafka` and `kafkaoffset`.
 pub(crate) fn xdrive() -> XdriveServer {
@@ -54,22 +54,10 @@ async fn fixture(partitions: i32, table: &str, input: &str, output: &str, max_ro
         .await
         .unwrap();
     let server = xdrive();
-    let env = env();
     // Two readers (fragments) whenever there are two partitions or more.
     let nreader = partitions.min(2);
     let text = format!(
-        r#"[dgkafka]
-database = "{}"
-user = "{}"
-password = "{}"
-host = "{}"
-port = {}
-sslmode = "disable"
-xdrive_host = "127.0.0.1"
-xdrive_port = {}
-xdrive_offset_endpoint = "kafkaoffset"
-xdrive_kafka_endpoint = "kafka"
-
+        r#"{}
 [kafka.input]
 consumer_group = "{group}"
 topic = "{topic}"
@@ -86,12 +74,7 @@ output_table = "{output_table}"
 max_row = {max_row}
 minimal_interval = -1
 "#,
-        env.pg_database,
-        env.pg_user,
-        env.pg_password,
-        env.pg_host,
-        env.pg_port,
-        server.addr().port(),
+        dgkafka_section_with_xdrive(server.addr().port()),
     );
     let config = write_config(&text);
     let setup = dgkafka(&["setup"], Some(&config.path));
@@ -107,7 +90,7 @@ minimal_interval = -1
     }
 }
 
-const CSV_INPUT: &str = r#"format = "csv"
+pub(crate) const CSV_INPUT: &str = r#"format = "csv"
 delimiter = "|"
 [[kafka.input.columns]]
 name = "id"

@@ -40,10 +40,15 @@ pub async fn exclusive_services() -> RwLockWriteGuard<'static, ()> {
 
 /// `[dgkafka]` for the test PostgreSQL over TCP, no TLS (`pg_tls.rs` tests TLS).
 pub fn dgkafka_section() -> String {
+    dgkafka_section_with_xdrive(7171)
+}
+
+/// [`dgkafka_section`] pointing at the xdrive listening on 127.0.0.1:`xdrive_port`.
+pub fn dgkafka_section_with_xdrive(xdrive_port: u16) -> String {
     let env = env();
     format!(
         "[dgkafka]\ndatabase = \"{}\"\nuser = \"{}\"\npassword = \"{}\"\nhost = \"{}\"\nport = {}\nsslmode = \"disable\"\n\
-         xdrive_host = \"127.0.0.1\"\nxdrive_port = 7171\n",
+         xdrive_host = \"127.0.0.1\"\nxdrive_port = {xdrive_port}\n",
         env.pg_database, env.pg_user, env.pg_password, env.pg_host, env.pg_port
     )
 }
