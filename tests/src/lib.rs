@@ -15,6 +15,7 @@ mod env;
 pub mod kafka;
 pub mod pg;
 pub mod tpch;
+pub mod wasm;
 pub mod xdrive;
 
 pub use env::{Env, env, repo_root};
