@@ -37,6 +37,9 @@
 #   LAT_RATE=10000 LAT_SECS=30 LAT_MAX_ROW=1000 LAT_INTERVAL=1 LAT_NREADER=2
 #   SETTLE=SECS       pause after `sync` before each timed run (default 2)
 #   KEEP=1            keep the work directory (configs, logs)
+#   BASE_DGKAFKA=FILE a second dgkafka binary (e.g. one built from an older commit): the
+#                     csv stage also runs it, as base_csv_nr<n>_mr<m>, in the same rounds,
+#                     so before/after ratios share their baselines
 #   BIN_DIR=DIR       take the binaries from DIR instead of building them (e.g. a snapshot
 #                     while the tree does not build)
 #
@@ -82,6 +85,7 @@ load_avg() { cut -d' ' -f1-3 /proc/loadavg; }
 command -v kcat >/dev/null || die "kcat is missing: tests/env/up installs it"
 command -v perl >/dev/null || die "perl is missing"
 "$root/tests/env/status" >/dev/null || die "the services are not running: tests/env/up"
+pg_paths # PG_DATA, for the postmaster's pid (children_cpu)
 
 if [[ -n ${BIN_DIR:-} ]]; then
     bench "using the binaries in $BIN_DIR (no build)"
@@ -99,6 +103,9 @@ mkdir -p "$bin"
 for b in xdrive xdr_kafka xdr_kafkaoffset dgkafka csv2kafka tpch-customer; do
     cp "$BIN_DIR/$b" "$bin/$b"
 done
+if [[ -n ${BASE_DGKAFKA:-} ]]; then
+    cp "$BASE_DGKAFKA" "$bin/dgkafka-base"
+fi
 
 psqlc() {
     psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$DGKAFKA_PG_PORT" -U "$DGKAFKA_PG_USER" \
@@ -296,15 +303,30 @@ dgkafka_load() {
     psqlc -c "TRUNCATE $output, $offset"
     sync
     sleep "${SETTLE:-2}"
-    /usr/bin/time -f '%e %M' -o "$work/time" "$bin/dgkafka" load -quit-at-eof "$cfg" \
+    local cpu_before
+    cpu_before=$(children_cpu)
+    /usr/bin/time -f '%e %M %U %S' -o "$work/time" "${dgkafka_bin:-$bin/dgkafka}" load -quit-at-eof "$cfg" \
         >"$work/load.out" 2>"$work/load.err" ||
         die "$label: dgkafka load failed: $(tail -3 "$work/load.err")"
-    local n secs rss
+    cat "$work/load.err" >>"$work/$label.log" # every run's log, for KEEP=1 and RUST_LOG
+    local n secs rss user sys plugin_cpu pg_cpu
+    read -r plugin_cpu pg_cpu < <(awk -v b="$cpu_before" -v a="$(children_cpu)" 'BEGIN {
+        split(b, x, " "); split(a, y, " "); printf "%.2f %.2f\n", y[1] - x[1], y[2] - x[2] }')
     n=$(count_table "$output")
     [[ $n -eq $rows ]] || die "$label: $output has $n rows, not $rows"
-    read -r secs rss <"$work/time"
-    bench "$label: $secs s, $(awk -v r="$rows" -v s="$secs" 'BEGIN{printf "%.0f", r/s}') rows/s, dgkafka peak RSS $((rss / 1024)) MB; $(cat "$work/load.out")"
+    read -r secs rss user sys <"$work/time"
+    bench "$label: $secs s, $(awk -v r="$rows" -v s="$secs" 'BEGIN{printf "%.0f", r/s}') rows/s, dgkafka peak RSS $((rss / 1024)) MB, CPU s: dgkafka $(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.2f", u + s}'), plugins $plugin_cpu, PostgreSQL backends $pg_cpu; $(cat "$work/load.out")"
     printf '%s %s %s %s\n' "$label" "$secs" "$rows" "$rss" >>"$results"
+}
+
+# CPU seconds (user + sys) of the reaped children of xdrive (the plugins) and of the
+# postmaster (backends that ended: a load's connections; other clients' too, if any).
+children_cpu() {
+    local pg_pid tck
+    tck=$(getconf CLK_TCK)
+    pg_pid=$(pg_postmaster_pid 2>/dev/null || echo 0)
+    awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%s ", ($14 + $15) / t }' "/proc/$xd_pid/stat"
+    awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%s\n", ($14 + $15) / t }' "/proc/$pg_pid/stat" 2>/dev/null || echo 0
 }
 
 timed() { # label rows cmd...: wall-clock seconds of cmd
@@ -328,7 +350,9 @@ out=cust_$run_id
 offs=offs_$run_id
 new_table "$out" "$customer_ddl"
 setup_cfg=$work/setup.toml
-write_toml "$setup_cfg" csv none_yet g "$out" "$offs" 1 1000 -1
+# setup checks the topic too (its partition count, through xdrive).
+new_topic setup
+write_toml "$setup_cfg" csv "$topic" g "$out" "$offs" 1 1000 -1
 "$bin/dgkafka" setup "$setup_cfg" >"$work/setup.out" 2>&1 ||
     die "dgkafka setup: $(cat "$work/setup.out")"
 tables+=("$offs")
@@ -342,6 +366,10 @@ if has_stage csv; then
         for nr in $NREADERS; do
             for mr in $MAX_ROWS; do
                 dgkafka_load "csv_nr${nr}_mr$mr" csv "$csv_topic" "$out" "$offs" "$nr" "$mr" "$ROWS"
+                if [[ -n ${BASE_DGKAFKA:-} ]]; then
+                    dgkafka_bin=$bin/dgkafka-base dgkafka_load "base_csv_nr${nr}_mr$mr" csv \
+                        "$csv_topic" "$out" "$offs" "$nr" "$mr" "$ROWS"
+                fi
             done
         done
         if ((i == 1)); then

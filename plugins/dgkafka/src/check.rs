@@ -1,7 +1,8 @@
 //! `dgkafka check`, the half that needs only the database: the last offsets recorded in
 //! `kafka.output.offset_table` for the configured consumer group and topic (the seed's
 //! `[Last recorded offset]`). The `[Offset from Kafka]` half is read through the
-//! `xdr_kafkaoffset` plugin: see [`crate::kafka_offsets`].
+//! `xdr_kafkaoffset` plugin: see [`crate::kafka_offsets`]. The two together give the lag
+//! per partition ([`lag`], our `[Lag]` table).
 
 use serde::Serialize;
 use tokio_postgres::Client;
@@ -9,6 +10,7 @@ use tokio_postgres::Client;
 use crate::config::Config;
 use crate::db::{self, ConnectError};
 use crate::ident::QualifiedName;
+use crate::kafka_offsets::KafkaOffset;
 
 /// The latest offset-table row of one partition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -130,9 +132,135 @@ pub fn format_table(rows: &[RecordedOffset]) -> String {
     out
 }
 
+/// How far the database is behind Kafka on one partition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartitionLag {
+    pub partition: i32,
+    /// The last recorded next offset ([`RecordedOffset::committed`]); None when no batch
+    /// of the group and topic recorded this partition.
+    pub recorded: Option<i64>,
+    /// Kafka's latest offset (high watermark) now; None when Kafka does not list the
+    /// partition (a recorded partition the topic no longer has).
+    pub latest: Option<i64>,
+    /// `latest - recorded`: messages in Kafka not loaded yet. None when either is unknown.
+    /// Negative when the recorded offset lies past the topic's end (the topic was deleted
+    /// and created again).
+    pub lag: Option<i64>,
+}
+
+/// What the `-` in the `[Lag]` table means.
+pub const NO_RECORD_NOTE: &str = "(-: no offset recorded for the partition: `dgkafka load` \
+     starts it at the group's committed offset in Kafka, else at the earliest offset)";
+
+/// The lag per partition: every partition Kafka lists or the offset table records, in
+/// partition order.
+pub fn lag(recorded: &[RecordedOffset], kafka: &[KafkaOffset]) -> Vec<PartitionLag> {
+    let mut partitions: Vec<i32> = recorded
+        .iter()
+        .map(|r| r.partition)
+        .chain(kafka.iter().map(|k| k.partition))
+        .collect();
+    partitions.sort_unstable();
+    partitions.dedup();
+    partitions
+        .into_iter()
+        .map(|partition| {
+            let recorded = recorded
+                .iter()
+                .find(|r| r.partition == partition)
+                .map(|r| r.committed);
+            let latest = kafka
+                .iter()
+                .find(|k| k.partition == partition)
+                .map(|k| k.latest);
+            let lag = recorded.zip(latest).map(|(r, l)| l - r);
+            PartitionLag {
+                partition,
+                recorded,
+                latest,
+                lag,
+            }
+        })
+        .collect()
+}
+
+/// Our `[Lag]` table (tab-separated like the seed's): `Recorded` is the last recorded next
+/// offset, `Latest` Kafka's latest offset now, `Lag` their difference; `-` is unknown.
+/// A note on `-` follows when a partition has no recorded offset.
+pub fn format_lag_table(rows: &[PartitionLag]) -> String {
+    let dash = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let mut out = String::from("Partition\tRecorded\tLatest\tLag\n");
+    for r in rows {
+        out.push_str(&format!(
+            "{}\t{}\t{}\t{}\n",
+            r.partition,
+            dash(r.recorded),
+            dash(r.latest),
+            dash(r.lag)
+        ));
+    }
+    if rows.iter().any(|r| r.recorded.is_none()) {
+        out.push_str(NO_RECORD_NOTE);
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn recorded(partition: i32, committed: i64) -> RecordedOffset {
+        RecordedOffset {
+            group: "dggrp".into(),
+            topic: "customer".into(),
+            partition,
+            committed,
+            latest: Some(committed),
+            start: "2019-05-17 03:45:02".into(),
+            end: "2019-05-17 03:45:05".into(),
+        }
+    }
+
+    fn kafka(partition: i32, latest: i64) -> KafkaOffset {
+        KafkaOffset {
+            group: "dggrp".into(),
+            topic: "customer".into(),
+            partition,
+            committed: crate::kafka_offsets::NO_OFFSET,
+            latest,
+            timestamp: "2019-05-17 04:28:35".into(),
+        }
+    }
+
+    #[test]
+    fn lag_is_latest_minus_the_recorded_next_offset() {
+        let rows = lag(
+            &[recorded(0, 100), recorded(2, 50), recorded(5, 9)],
+            &[kafka(0, 130), kafka(1, 7), kafka(2, 50)],
+        );
+        assert_eq!(
+            format_lag_table(&rows),
+            format!(
+                "Partition\tRecorded\tLatest\tLag\n\
+                 0\t100\t130\t30\n\
+                 1\t-\t7\t-\n\
+                 2\t50\t50\t0\n\
+                 5\t9\t-\t-\n\
+                 {NO_RECORD_NOTE}\n"
+            )
+        );
+        assert_eq!(
+            serde_json::to_value(&rows[0]).unwrap(),
+            serde_json::json!({"partition": 0, "recorded": 100, "latest": 130, "lag": 30})
+        );
+        // Everything recorded: no note.
+        let caught_up = lag(&[recorded(0, 130)], &[kafka(0, 130)]);
+        assert_eq!(
+            format_lag_table(&caught_up),
+            "Partition\tRecorded\tLatest\tLag\n0\t130\t130\t0\n"
+        );
+    }
 
     #[test]
     fn fractions_are_trimmed_like_the_seed() {

@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 mod check;
 mod load;
 mod setup;
+mod transform;
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -25,6 +26,7 @@ Examples:
   dgkafka check --json dgkafka.toml
   dgkafka load -quit-at-eof dgkafka.toml    load what the topic holds now, then exit
   dgkafka load dgkafka.toml       load continuously until Ctrl-C / SIGTERM
+  dgkafka transform test --module m.wasm --input sample.jsonl   try a transform
 
 dgkafka.toml is the seed's file ([dgkafka] connection and xdrive, [kafka.input],
 [kafka.output], [kafka.commit]); see examples/dgkafka.toml and plugins/dgkafka/README.md
@@ -62,6 +64,8 @@ pub enum Command {
     Load(load::LoadArgs),
     /// Show the last offsets recorded in kafka.output.offset_table and those in Kafka.
     Check(check::CheckArgs),
+    /// Work with WebAssembly transforms: `transform test` runs one over sample messages.
+    Transform(transform::TransformArgs),
 }
 
 /// The seed writes long flags with one dash (`-quit-at-eof`); these become `--...`
@@ -104,7 +108,8 @@ pub fn init_tracing(verbose: u8) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // Through the live progress line of `load`, when it is drawn.
+        .with_writer(dgkafka::progress::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
@@ -114,6 +119,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Setup(args) => setup::run(args).await,
         Command::Load(args) => load::run(args).await,
         Command::Check(args) => check::run(args).await,
+        Command::Transform(args) => transform::run(args).await,
     }
 }
 

@@ -32,7 +32,15 @@
 //! | `kafka.output.error_limit` | none | *ours*: rows (`100`, `"100"`) or percent (`"5%"`) per batch |
 //! | `kafka.commit.max_row` | `1000` | |
 //! | `kafka.commit.minimal_interval` | `-1` | seconds; -1 does not wait |
-//! | `kafka.transform.module`, `config` | none | *ours*: a WebAssembly transform (kept, not used yet) |
+//! | `kafka.transform.module` | none | *ours*: a WebAssembly transform, a path relative to the `xdr_kafka` mount's `--transforms-dir` (no `..`, no `&`) |
+//! | `kafka.transform.config` | empty | *ours*: handed to the module's init as string pairs: strings unquoted, other values as TOML text, no tables ([`Transform::config_pairs`]) |
+//! | `kafka.transform.batch_timeout_ms` | `10000` | *ours*: wall-clock budget of one batch in the module, 1..=3600000 |
+//! | `kafka.transform.memory_limit_mb` | `256` | *ours*: the most linear memory the module may grow to, 1..=4096 |
+//!
+//! With a transform, `kafka.input.columns` are the transform's **output** columns (any
+//! number, for json and binary too); what the module receives is the message decoded by
+//! `kafka.input.format` (json: one `json` value, binary: one `bytes` value, csv: one text
+//! value per field of `kafka.input.columns`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -303,11 +311,150 @@ fn default_minimal_interval() -> i64 {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Transform {
-    /// The `.wasm` component, resolved inside the directory the mount allows.
+    /// The `.wasm` component, a path relative to the `xdr_kafka` mount's
+    /// `--transforms-dir`.
     pub module: String,
-    /// Handed to the module's init export as it is.
+    /// Handed to the module's init export as string pairs ([`Transform::config_pairs`]).
     #[serde(default)]
     pub config: toml::Table,
+    /// The wall-clock budget of one batch inside the module, in milliseconds.
+    #[serde(default = "default_batch_timeout_ms")]
+    pub batch_timeout_ms: u64,
+    /// The most linear memory one instance of the module may grow to, in MiB.
+    #[serde(default = "default_memory_limit_mb")]
+    pub memory_limit_mb: u64,
+}
+
+fn default_batch_timeout_ms() -> u64 {
+    10_000
+}
+fn default_memory_limit_mb() -> u64 {
+    256
+}
+
+/// `kafka.transform.batch_timeout_ms`: at most an hour.
+pub const MAX_BATCH_TIMEOUT_MS: u64 = 3_600_000;
+/// `kafka.transform.memory_limit_mb`: a 32-bit WebAssembly memory holds at most 4 GiB.
+pub const MAX_MEMORY_LIMIT_MB: u64 = 4096;
+
+impl Transform {
+    /// The `config` table as the `(key, value)` string pairs the module's init receives
+    /// (`wit/transform.wit`: values as TOML text, strings without quotes), in key order:
+    ///
+    /// * a string as it is, without quotes (`fields = "a, b"` gives `a, b`);
+    /// * an integer, float, boolean or date-time as its TOML text (`2`, `0.5`, `true`,
+    ///   `1979-05-27T07:32:00Z`);
+    /// * an array as its inline TOML text (`fields = ["phone", "address"]` gives
+    ///   `["phone", "address"]`; the SDK's `Config::get_list` reads both list forms);
+    /// * a table (`[kafka.transform.config.x]`, `x = { ... }`, or inside an array) is an
+    ///   error: the pairs are flat.
+    ///
+    /// Errors name the key, `kafka.transform.config.<key>`.
+    pub fn config_pairs(&self) -> Result<Vec<(String, String)>, ValidationError> {
+        let mut pairs = Vec::with_capacity(self.config.len());
+        for (key, value) in &self.config {
+            let path = format!("kafka.transform.config.{key}");
+            if holds_table(value) {
+                return Err(invalid(
+                    path,
+                    "a table cannot be passed to the module: use a string, number, boolean, \
+                     date-time or an array of those",
+                ));
+            }
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            pairs.push((key.clone(), text));
+        }
+        Ok(pairs)
+    }
+
+    /// `batch_timeout_ms` as a duration.
+    pub fn batch_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.batch_timeout_ms)
+    }
+
+    /// `memory_limit_mb` in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        usize::try_from(self.memory_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX)
+    }
+
+    fn validate(&self) -> Result<(), ValidationError> {
+        validate_module_path(&self.module)?;
+        self.config_pairs()?;
+        if !(1..=MAX_BATCH_TIMEOUT_MS).contains(&self.batch_timeout_ms) {
+            return Err(invalid(
+                "kafka.transform.batch_timeout_ms",
+                format!(
+                    "{} is not between 1 and {MAX_BATCH_TIMEOUT_MS} milliseconds",
+                    self.batch_timeout_ms
+                ),
+            ));
+        }
+        if !(1..=MAX_MEMORY_LIMIT_MB).contains(&self.memory_limit_mb) {
+            return Err(invalid(
+                "kafka.transform.memory_limit_mb",
+                format!(
+                    "{} is not between 1 and {MAX_MEMORY_LIMIT_MB} MiB",
+                    self.memory_limit_mb
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Whether a config value is, or holds, a table.
+fn holds_table(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Table(_) => true,
+        toml::Value::Array(items) => items.iter().any(holds_table),
+        _ => false,
+    }
+}
+
+/// `kafka.transform.module`: relative, inside the transforms directory, and carried by
+/// the read query (no `&`).
+fn validate_module_path(module: &str) -> Result<(), ValidationError> {
+    let key = "kafka.transform.module";
+    if module.trim().is_empty() {
+        return Err(invalid(key, "is empty"));
+    }
+    if module.trim() != module {
+        return Err(invalid(
+            key,
+            format!("`{module}` has leading or trailing spaces"),
+        ));
+    }
+    if module.contains('&') || module.contains('\n') {
+        return Err(invalid(
+            key,
+            format!("`{module}` cannot be sent to xdr_kafka: no `&` or line breaks"),
+        ));
+    }
+    let path = Path::new(module);
+    if path.is_absolute() {
+        return Err(invalid(
+            key,
+            format!(
+                "`{module}` is absolute: name the module relative to the xdr_kafka mount's \
+                 --transforms-dir (e.g. `json_fields.wasm`)"
+            ),
+        ));
+    }
+    if path.components().any(|c| {
+        !matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    }) {
+        return Err(invalid(
+            key,
+            format!("`{module}` leaves the xdr_kafka mount's --transforms-dir (`..`)"),
+        ));
+    }
+    Ok(())
 }
 
 /// `kafka.input.format`.
@@ -417,10 +564,8 @@ impl Config {
         self.validate_input()?;
         self.validate_output()?;
         self.validate_commit()?;
-        if let Some(transform) = &self.kafka.transform
-            && transform.module.trim().is_empty()
-        {
-            return Err(invalid("kafka.transform.module", "is empty"));
+        if let Some(transform) = &self.kafka.transform {
+            transform.validate()?;
         }
         Ok(())
     }
@@ -639,6 +784,8 @@ impl Config {
             }
         };
         match format {
+            // A transform's output columns are not bound to the format.
+            _ if self.kafka.transform.is_some() => Ok(()),
             Format::Csv => Ok(()),
             Format::Json => single("json"),
             Format::Binary => single("bytea"),

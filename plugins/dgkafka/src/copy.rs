@@ -20,6 +20,7 @@
 
 use std::borrow::Borrow;
 use std::fmt;
+use std::ops::Range;
 
 use bytes::{BufMut, BytesMut};
 use futures::SinkExt;
@@ -256,6 +257,12 @@ pub enum CopyError {
     /// A page with a different number of columns.
     #[error("a page has {got} columns, but the COPY has {expected}")]
     PageColumnCount { got: usize, expected: usize },
+    /// A column asked for that a page does not have.
+    #[error("page column {index} was asked for, but the page has {ncol} columns")]
+    PageColumnIndex { index: usize, ncol: usize },
+    /// Rows asked for that a page does not have.
+    #[error("rows {rows:?} were asked for, but the page has {nrow}")]
+    PageRows { rows: Range<usize>, nrow: usize },
     /// A numeric value PostgreSQL would not accept (`text`: its first 40 characters).
     #[error("column `{column}`, row {row} of the batch: numeric value `{text}` {reason}")]
     Numeric {
@@ -413,20 +420,58 @@ impl BinaryCopyEncoder {
         out: &mut BytesMut,
     ) -> Result<usize, CopyError> {
         self.check_page(page)?;
+        let columns: Vec<usize> = (0..page.ncol()).collect();
+        self.encode(page, &columns, 0..page.nrow(), out)
+    }
+
+    /// Appends the rows `rows` of `page`'s columns `columns` (one page column per target
+    /// column, in order) to `out`, straight from the page: the loader copies the data
+    /// rows of `xdr_kafka`'s pages this way, leaving out its bookkeeping columns and rows
+    /// without copying the page first. Returns the number of rows. Checked as
+    /// [`encode_page`](Self::encode_page) checks, once per call.
+    pub fn encode_rows(
+        &mut self,
+        page: &PageReader,
+        columns: &[usize],
+        rows: Range<usize>,
+        out: &mut BytesMut,
+    ) -> Result<usize, CopyError> {
+        self.check_columns(page, columns)?;
+        if rows.end > page.nrow() {
+            return Err(CopyError::PageRows {
+                rows,
+                nrow: page.nrow(),
+            });
+        }
+        self.encode(page, columns, rows, out)
+    }
+
+    /// Encodes checked columns and rows.
+    fn encode(
+        &mut self,
+        page: &PageReader,
+        selected: &[usize],
+        rows: Range<usize>,
+        out: &mut BytesMut,
+    ) -> Result<usize, CopyError> {
         self.begin(out);
-        let nrow = page.nrow();
+        let nrow = rows.len();
         if nrow == 0 {
             return Ok(0);
         }
-        // Per column, once per page: its null flags, carrier and encoding.
-        let columns: Vec<_> = page
-            .columns()
+        let first = rows.start;
+        // Per column, once per call: its null flags, carrier and encoding.
+        let columns: Vec<_> = selected
+            .iter()
             .zip(&self.plan)
-            .map(|(view, &encoding)| (view.nulls(), view.values(), encoding))
+            .map(|(&i, &encoding)| {
+                let view = page.column(i);
+                (view.nulls(), view.values(), encoding)
+            })
             .collect();
         // A guess at the size: a field count, and per field a length and 8 bytes.
         out.reserve(nrow * (2 + columns.len() * 12));
-        for row in 0..nrow {
+        for row in rows {
             out.extend_from_slice(&self.field_count);
             for (index, &(nulls, values, encoding)) in columns.iter().enumerate() {
                 if nulls[row] {
@@ -434,7 +479,7 @@ impl BinaryCopyEncoder {
                     continue;
                 }
                 // A non-NULL row has a value: the carrier is empty only when every row is
-                // NULL. The carrier matches the SPQ type, checked in `check_page`.
+                // NULL. The carrier matches the SPQ type, checked in `check_columns`.
                 match (encoding, values) {
                     (Encoding::Bool, Values::I32(v)) => {
                         out.extend_from_slice(&[0, 0, 0, 1, u8::from(v[row] != 0)]);
@@ -455,19 +500,19 @@ impl BinaryCopyEncoder {
                     }
                     (Encoding::F64, Values::F64(v)) => put8(out, v[row].to_be_bytes()),
                     (Encoding::Bytes, Values::Str(v)) => {
-                        self.put_bytes(out, index, row, &[], v.get_bytes(row))?;
+                        self.put_bytes(out, index, row - first, &[], v.get_bytes(row))?;
                     }
                     (Encoding::Bytes, Values::Bin(v)) => {
-                        self.put_bytes(out, index, row, &[], v.get(row))?;
+                        self.put_bytes(out, index, row - first, &[], v.get(row))?;
                     }
                     (Encoding::Jsonb, Values::Str(v)) => {
-                        self.put_bytes(out, index, row, &[1], v.get_bytes(row))?;
+                        self.put_bytes(out, index, row - first, &[1], v.get_bytes(row))?;
                     }
                     (Encoding::Numeric, Values::Str(v)) => {
                         let text = v.get_bytes(row);
                         encode_numeric(text, out).map_err(|reason| CopyError::Numeric {
                             column: self.columns[index].name.clone(),
-                            row: self.rows + row as u64,
+                            row: self.rows + (row - first) as u64,
                             text: excerpt(text),
                             reason,
                         })?;
@@ -494,19 +539,27 @@ impl BinaryCopyEncoder {
     }
 
     fn check_page(&self, page: &PageReader) -> Result<(), CopyError> {
-        if page.ncol() != self.columns.len() {
+        let all: Vec<usize> = (0..page.ncol()).collect();
+        self.check_columns(page, &all)
+    }
+
+    /// Checks that `page`'s columns `selected` are as many as the target's and of the
+    /// types the encoder was built for.
+    fn check_columns(&self, page: &PageReader, selected: &[usize]) -> Result<(), CopyError> {
+        if selected.len() != self.columns.len() {
             return Err(CopyError::PageColumnCount {
-                got: page.ncol(),
+                got: selected.len(),
                 expected: self.columns.len(),
             });
         }
-        for (index, (page_column, column)) in page
-            .schema()
-            .columns()
-            .iter()
-            .zip(&self.columns)
-            .enumerate()
-        {
+        let page_columns = page.schema().columns();
+        for (index, (&i, column)) in selected.iter().zip(&self.columns).enumerate() {
+            let Some(page_column) = page_columns.get(i) else {
+                return Err(CopyError::PageColumnIndex {
+                    index: i,
+                    ncol: page_columns.len(),
+                });
+            };
             if page_column.spq != column.spq {
                 return Err(CopyError::PageColumn {
                     index,
@@ -809,19 +862,8 @@ impl CopyTarget {
 
     /// An encoder for pages of `schema` (one page column per target column, in order).
     pub fn encoder(&self, schema: &Schema) -> Result<BinaryCopyEncoder, CopyError> {
-        if schema.len() != self.columns.len() {
-            return Err(CopyError::PageColumnCount {
-                got: schema.len(),
-                expected: self.columns.len(),
-            });
-        }
-        let columns = self
-            .columns
-            .iter()
-            .zip(schema.columns())
-            .map(|((name, pg), c)| CopyColumn::new(name.clone(), c.spq, *pg))
-            .collect();
-        BinaryCopyEncoder::new(columns)
+        let spq: Vec<SpqType> = schema.columns().iter().map(|c| c.spq).collect();
+        self.encoder_for(&spq)
     }
 
     /// Copies `pages` (all of one schema) into the table within `tx`; returns the row count
@@ -836,7 +878,78 @@ impl CopyTarget {
         let Some(first) = pages.peek() else {
             return Ok(0);
         };
-        let mut encoder = self.encoder(first.borrow().schema())?;
+        let encoder = self.encoder(first.borrow().schema())?;
+        self.run(tx, encoder, |encoder, buf| {
+            pages
+                .next()
+                .map(|page| encoder.encode_page(page.borrow(), buf).map(drop))
+        })
+        .await
+    }
+
+    /// Copies parts of pages (rows of some of their columns, see
+    /// [`BinaryCopyEncoder::encode_rows`]; every part's columns of the same types) into
+    /// the table within `tx`, straight from the pages; returns the row count the server
+    /// reports. Nothing is sent when there are no parts. On an error the COPY is aborted
+    /// and `tx` must be rolled back.
+    pub async fn copy_rows<'a, I>(&self, tx: &Transaction<'_>, parts: I) -> Result<u64, CopyError>
+    where
+        I: IntoIterator<Item = PageRows<'a>>,
+    {
+        let mut parts = parts.into_iter().peekable();
+        let Some(first) = parts.peek() else {
+            return Ok(0);
+        };
+        let schema = first.page.schema();
+        let mut columns = Vec::with_capacity(first.columns.len());
+        for &i in first.columns {
+            let Some(c) = schema.columns().get(i) else {
+                return Err(CopyError::PageColumnIndex {
+                    index: i,
+                    ncol: schema.len(),
+                });
+            };
+            columns.push(c.spq);
+        }
+        let encoder = self.encoder_for(&columns)?;
+        self.run(tx, encoder, |encoder, buf| {
+            parts.next().map(|part| {
+                encoder
+                    .encode_rows(part.page, part.columns, part.rows, buf)
+                    .map(drop)
+            })
+        })
+        .await
+    }
+
+    /// An encoder for page columns of the types `spq` (one per target column, in order).
+    fn encoder_for(&self, spq: &[SpqType]) -> Result<BinaryCopyEncoder, CopyError> {
+        if spq.len() != self.columns.len() {
+            return Err(CopyError::PageColumnCount {
+                got: spq.len(),
+                expected: self.columns.len(),
+            });
+        }
+        let columns = self
+            .columns
+            .iter()
+            .zip(spq)
+            .map(|((name, pg), &spq)| CopyColumn::new(name.clone(), spq, *pg))
+            .collect();
+        BinaryCopyEncoder::new(columns)
+    }
+
+    /// Runs one COPY: `encode` appends the next part to the buffer (None: no parts left);
+    /// full chunks go to the server as they fill, so encoding and sending overlap.
+    async fn run<F>(
+        &self,
+        tx: &Transaction<'_>,
+        mut encoder: BinaryCopyEncoder,
+        mut encode: F,
+    ) -> Result<u64, CopyError>
+    where
+        F: FnMut(&mut BinaryCopyEncoder, &mut BytesMut) -> Option<Result<(), CopyError>>,
+    {
         let copy_error = |source| CopyError::Copy {
             table: self.table.clone(),
             source,
@@ -847,9 +960,9 @@ impl CopyTarget {
             .map_err(copy_error)?;
         let mut sink = std::pin::pin!(sink);
         let mut buf = BytesMut::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
-        for page in pages {
-            // An error drops the sink unfinished, which aborts the COPY.
-            encoder.encode_page(page.borrow(), &mut buf)?;
+        // An error drops the sink unfinished, which aborts the COPY.
+        while let Some(encoded) = encode(&mut encoder, &mut buf) {
+            encoded?;
             while buf.len() >= CHUNK_BYTES {
                 sink.feed(buf.split_to(CHUNK_BYTES).freeze())
                     .await
@@ -860,6 +973,15 @@ impl CopyTarget {
         sink.feed(buf.split().freeze()).await.map_err(copy_error)?;
         sink.as_mut().finish().await.map_err(copy_error)
     }
+}
+
+/// Rows `rows` of a page's columns `columns` (one per target column, in order): a part
+/// of a page for [`CopyTarget::copy_rows`].
+#[derive(Debug, Clone)]
+pub struct PageRows<'a> {
+    pub page: &'a PageReader,
+    pub columns: &'a [usize],
+    pub rows: Range<usize>,
 }
 
 /// Copies `pages` into `columns` (exact names) of `table` within `tx` with binary COPY,

@@ -101,6 +101,37 @@ impl KafkaOffsetError {
     }
 }
 
+/// `kafka.input.partition_num` is not the topic's partition count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "kafka.input.partition_num is {configured}, but topic `{topic}` has {actual} partitions \
+     (as xdr_kafkaoffset reports them); set kafka.input.partition_num = {actual} in dgkafka.toml"
+)]
+pub struct PartitionCountError {
+    pub topic: String,
+    pub configured: i32,
+    pub actual: usize,
+}
+
+/// Checks `kafka.input.partition_num` (`configured`) against the partitions [`read`]
+/// returned for `topic`: `load` does it before its first batch, `setup` before it commits
+/// the tables it creates.
+pub fn check_partition_count(
+    topic: &str,
+    configured: i32,
+    offsets: &[KafkaOffset],
+) -> Result<(), PartitionCountError> {
+    if usize::try_from(configured).is_ok_and(|c| c == offsets.len()) {
+        Ok(())
+    } else {
+        Err(PartitionCountError {
+            topic: topic.to_owned(),
+            configured,
+            actual: offsets.len(),
+        })
+    }
+}
+
 /// The group's committed offset and the high watermark of every partition of `topic`,
 /// in partition order.
 pub async fn read(
@@ -153,6 +184,36 @@ pub async fn read(
     }
     out.sort_by_key(|o| o.partition);
     Ok(out)
+}
+
+/// [`read`], tried again while the brokers are only temporarily unavailable (restarting,
+/// a new group's coordinator not ready yet: [`KafkaOffsetError::is_brokers_unavailable`])
+/// and another attempt still fits in `patience`. Brokers that are down make the plugin
+/// wait for its own timeout (10 s), so they are not waited for twice. For `setup` and
+/// `check`; `load` has its own wait (without end in its default mode).
+pub async fn read_patiently(
+    client: &Client,
+    endpoint: &str,
+    group: &str,
+    topic: &str,
+    patience: std::time::Duration,
+) -> Result<Vec<KafkaOffset>, KafkaOffsetError> {
+    let began = std::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(250);
+    loop {
+        let attempt = std::time::Instant::now();
+        match read(client, endpoint, group, topic).await {
+            Err(e)
+                if e.is_brokers_unavailable()
+                    && began.elapsed() + attempt.elapsed() + wait < patience =>
+            {
+                tracing::info!(error = %e, retry_in_ms = wait.as_millis(), "Kafka is not available yet; retrying.");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(2));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Commits `offsets` (partition, next offset to read; each 0 or more) for `group`.
@@ -244,6 +305,28 @@ mod tests {
         // A leap day.
         let leap = (1_709_164_800 - 946_684_800) * 1_000_000;
         assert_eq!(format_pg_micros(leap), "2024-02-29 00:00:00");
+    }
+
+    #[test]
+    fn partition_num_must_match_the_topic() {
+        let offsets: Vec<KafkaOffset> = (0..3)
+            .map(|partition| KafkaOffset {
+                group: "g".into(),
+                topic: "t".into(),
+                partition,
+                committed: NO_OFFSET,
+                latest: 0,
+                timestamp: String::new(),
+            })
+            .collect();
+        assert_eq!(check_partition_count("t", 3, &offsets), Ok(()));
+        let e = check_partition_count("t", 2, &offsets).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "kafka.input.partition_num is 2, but topic `t` has 3 partitions (as xdr_kafkaoffset \
+             reports them); set kafka.input.partition_num = 3 in dgkafka.toml"
+        );
+        assert!(check_partition_count("t", 4, &offsets).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! * [`copy`] — binary `COPY` straight from typed column pages;
 //! * [`setup`] — `dgkafka setup`;
 //! * [`load`] — `dgkafka load`: readers, batches, offsets;
+//! * [`progress`] — `load`'s live progress line and periodic log lines;
 //! * [`kafka_offsets`] — a consumer group's offsets through `xdr_kafkaoffset`;
 //! * [`check`] — `dgkafka check`, the offsets recorded in the database.
 
@@ -19,4 +20,5 @@ pub mod db;
 pub mod ident;
 pub mod kafka_offsets;
 pub mod load;
+pub mod progress;
 pub mod setup;

@@ -10,6 +10,16 @@
 //! when a reader stops); a failure there is a warning, since the database is the source
 //! of truth.
 //!
+//! **Pipeline.** A reader overlaps its stages: as soon as a batch's read has ended (its
+//! positions are known), the next read is started in the background at those positions
+//! while the batch's transaction (COPY straight from the received pages, offsets,
+//! `COMMIT`) runs; the next batch takes that read only if it starts where the read did,
+//! i.e. after the commit. When a batch fails or is rolled back, the read started ahead is
+//! discarded and the reader resumes from the offsets the database recorded, exactly as
+//! after a restart. Mirroring offsets into the consumer group runs in the background too
+//! (one at a time per reader), off the batches' path; the last one is awaited when the
+//! reader stops.
+//!
 //! A lost connection during a batch's transaction leaves its outcome in doubt; after
 //! reconnecting, the reader looks for that batch's offset rows (by its `batch_start`) and
 //! resumes after it if it committed, or reads it again if it did not.
@@ -26,10 +36,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
+use futures::FutureExt;
 use tokio::sync::{Mutex, watch};
+use tokio::task::JoinHandle;
 use tokio_postgres::Client as PgClient;
 use tracing::{Instrument, debug, info, warn};
 
@@ -38,6 +50,7 @@ use crate::copy::CopyError;
 use crate::db::{self, ConnectError};
 use crate::ident::QualifiedName;
 use crate::kafka_offsets::{self, KafkaOffsetError, NO_OFFSET};
+use crate::progress;
 
 pub mod read;
 pub mod sink;
@@ -52,8 +65,6 @@ const IDLE_WAIT: Duration = Duration::from_millis(500);
 /// How often committed offsets are mirrored into the Kafka consumer group (and always
 /// when a reader stops): each mirror is an xdrive write that starts a plugin process.
 const MIRROR_EVERY: Duration = Duration::from_secs(5);
-/// How often progress is logged.
-const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// The first and the longest wait before retrying after a lost connection.
 const BACKOFF_FIRST: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -102,14 +113,8 @@ pub enum LoadError {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     KafkaOffsets(#[from] KafkaOffsetError),
-    #[error(
-        "kafka.input.partition_num is {configured}, but topic `{topic}` has {actual} partitions"
-    )]
-    PartitionCount {
-        topic: String,
-        configured: i32,
-        actual: usize,
-    },
+    #[error(transparent)]
+    PartitionCount(#[from] kafka_offsets::PartitionCountError),
     #[error("reading a batch from xdr_kafka failed")]
     Read(#[source] Box<xdrive::Error>),
     #[error("xdr_kafka sent something dgkafka cannot use: {0}")]
@@ -168,16 +173,6 @@ impl LoadError {
     }
 }
 
-/// Shared counters and per-partition offsets, for progress lines and the summary.
-#[derive(Debug, Default)]
-struct Progress {
-    rows: AtomicU64,
-    errors: AtomicU64,
-    batches: AtomicU64,
-    /// Partition → (next offset, latest offset).
-    partitions: Mutex<BTreeMap<i32, (i64, i64)>>,
-}
-
 /// Everything the readers share.
 struct Shared {
     config: Config,
@@ -185,7 +180,8 @@ struct Shared {
     xdrive: xdrive::Client,
     plan: read::ReadPlan,
     partition_count: usize,
-    progress: Progress,
+    /// Counters for the progress line ([`crate::progress`]) and the summary.
+    progress: Arc<progress::Counters>,
 }
 
 /// Runs the load until `-quit-at-eof` is satisfied, an error that is not retried, or
@@ -236,13 +232,7 @@ pub async fn run(
             Err(e) => return Err(e.into()),
         }
     };
-    if kafka.len() != usize::try_from(input.partition_num).unwrap_or(0) {
-        return Err(LoadError::PartitionCount {
-            topic: input.topic.clone(),
-            configured: input.partition_num,
-            actual: kafka.len(),
-        });
-    }
+    kafka_offsets::check_partition_count(&input.topic, input.partition_num, &kafka)?;
     // The database's view: the recorded offsets (the source of truth).
     let client = db::connect(&config.dgkafka).await?;
     let recorded = recorded_offsets(&client, &config).await?;
@@ -274,10 +264,10 @@ pub async fn run(
         options,
         xdrive,
         plan,
-        progress: Progress {
+        progress: Arc::new(progress::Counters {
             partitions: Mutex::new(partitions),
-            ..Progress::default()
-        },
+            ..progress::Counters::default()
+        }),
         config,
     });
     info!(
@@ -287,7 +277,7 @@ pub async fn run(
         "Loading."
     );
 
-    let progress = tokio::spawn(log_progress(shared.clone(), began));
+    let progress = progress::Reporter::start(shared.progress.clone(), &shared.config, began);
     let mut readers = tokio::task::JoinSet::new();
     for id in 0..nreader {
         let owned: BTreeMap<i32, i64> = starts
@@ -309,6 +299,8 @@ pub async fn run(
             in_doubt: None,
             unmirrored: BTreeMap::new(),
             last_mirror: None,
+            mirroring: None,
+            prefetch: None,
             shutdown: shutdown.clone(),
         };
         readers.spawn(reader.run().instrument(tracing::info_span!("reader", id)));
@@ -326,7 +318,7 @@ pub async fn run(
             readers.abort_all();
         }
     }
-    progress.abort();
+    progress.stop();
     result?;
     let p = &shared.progress;
     Ok(Summary {
@@ -391,42 +383,6 @@ async fn committed_positions(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-async fn log_progress(shared: Arc<Shared>, began: Instant) {
-    let mut last_rows = 0;
-    let mut last = Instant::now();
-    loop {
-        tokio::time::sleep(PROGRESS_EVERY).await;
-        let rows = shared.progress.rows.load(Ordering::Relaxed);
-        let rate = (rows - last_rows) as f64 / last.elapsed().as_secs_f64().max(1e-3);
-        let lag = shared
-            .progress
-            .partitions
-            .lock()
-            .await
-            .iter()
-            .map(|(p, (next, latest))| {
-                if *next >= 0 {
-                    format!("{p}:{}", (latest - next).max(0))
-                } else {
-                    format!("{p}:?")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(" ");
-        info!(
-            rows,
-            rows_per_sec = rate.round(),
-            errors = shared.progress.errors.load(Ordering::Relaxed),
-            batches = shared.progress.batches.load(Ordering::Relaxed),
-            lag = %lag,
-            elapsed_secs = began.elapsed().as_secs(),
-            "Progress."
-        );
-        last_rows = rows;
-        last = Instant::now();
-    }
-}
-
 /// One reader: its partitions, their next offsets, and its own connections.
 struct Reader {
     id: u32,
@@ -442,7 +398,36 @@ struct Reader {
     /// Committed offsets not yet mirrored into the Kafka consumer group.
     unmirrored: BTreeMap<i32, i64>,
     last_mirror: Option<Instant>,
+    /// The mirror running in the background: the offsets it sends back when it failed.
+    mirroring: Option<JoinHandle<Option<BTreeMap<i32, i64>>>>,
+    /// The next batch's read, started while the batch before it is written.
+    prefetch: Option<Prefetch>,
     shutdown: watch::Receiver<bool>,
+}
+
+/// A read started ahead, at the positions the read before it reported; dropping it
+/// cancels the read and discards what it read.
+struct Prefetch {
+    /// Where it starts, per partition of the topic (as [`Reader::starts`] gives them).
+    starts: Vec<i64>,
+    /// When it began: the batch's `batch_start`.
+    started: SystemTime,
+    read: JoinHandle<Result<read::BatchRead, LoadError>>,
+}
+
+impl Prefetch {
+    async fn finish(mut self) -> Result<(SystemTime, read::BatchRead), LoadError> {
+        let read = (&mut self.read)
+            .await
+            .map_err(|e| LoadError::Protocol(format!("a read started ahead failed: {e}")))??;
+        Ok((self.started, read))
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.read.abort();
+    }
 }
 
 enum Step {
@@ -457,7 +442,13 @@ enum Step {
 impl Reader {
     async fn run(mut self) -> Result<(), LoadError> {
         let result = self.run_batches().await;
+        self.prefetch = None;
         // Whatever ended the run, what the database committed goes to Kafka too.
+        if let Some(mirroring) = self.mirroring.take()
+            && let Ok(Some(failed)) = mirroring.await
+        {
+            self.requeue(failed);
+        }
         self.mirror().await;
         result
     }
@@ -465,6 +456,9 @@ impl Reader {
     async fn run_batches(&mut self) -> Result<(), LoadError> {
         let mut backoff = BACKOFF_FIRST;
         'connection: loop {
+            // A read started ahead is discarded: the reader goes on from its own offsets
+            // (or the database's, below).
+            self.prefetch = None;
             if self.stopping() {
                 return Ok(());
             }
@@ -506,9 +500,7 @@ impl Reader {
                     Ok(Step::Progressed) => backoff = BACKOFF_FIRST,
                     Ok(Step::Idle) => {
                         backoff = BACKOFF_FIRST;
-                        if self.last_mirror.is_none_or(|t| t.elapsed() >= MIRROR_EVERY) {
-                            self.mirror().await;
-                        }
+                        self.mirror_in_background();
                         let wait = if self.shared.options.quit_at_eof {
                             IDLE_WAIT / 5
                         } else {
@@ -521,6 +513,7 @@ impl Reader {
                         }
                     }
                     Err(e) => {
+                        self.prefetch = None;
                         self.retry_or_fail(e, &mut backoff).await?;
                         continue 'connection;
                     }
@@ -583,21 +576,22 @@ impl Reader {
         if shared.options.quit_at_eof && self.at_end() {
             return Ok(Step::Done);
         }
-        let starts: Vec<i64> = (0..shared.partition_count)
-            .map(|p| {
-                i32::try_from(p)
-                    .ok()
-                    .and_then(|p| self.next.get(&p).copied())
-                    .unwrap_or(LATEST)
-            })
-            .collect();
-        let started = SystemTime::now();
-        let frag_id = i32::try_from(self.id).unwrap_or(0);
-        let frag_cnt = i32::try_from(self.nreader).unwrap_or(1);
-        let batch = shared
-            .plan
-            .read(&shared.xdrive, frag_id, frag_cnt, &starts)
-            .await?;
+        let starts = self.starts(&self.next);
+        let waiting = Instant::now();
+        let (started, batch) = match self.prefetch.take() {
+            // Read ahead from where the last committed batch ended: this batch's rows.
+            Some(prefetch) if prefetch.starts == starts => prefetch.finish().await?,
+            // None, or one that does not start here (dropping it discards it).
+            _ => {
+                let started = SystemTime::now();
+                let (frag_id, frag_cnt) = self.fragment();
+                let batch = shared
+                    .plan
+                    .read(&shared.xdrive, frag_id, frag_cnt, &starts)
+                    .await?;
+                (started, batch)
+            }
+        };
         let moved = batch
             .positions
             .iter()
@@ -614,8 +608,12 @@ impl Reader {
         if batch.rows == 0 && shared.options.quit_at_eof {
             self.refresh_latest().await?;
         }
+        let read_wait = waiting.elapsed();
+        self.prefetch = self.read_ahead(&batch);
         self.in_doubt = Some(started);
+        let writing = Instant::now();
         sink.write(client, &batch, &self.latest, started).await?;
+        let write = writing.elapsed();
         self.in_doubt = None;
         for (&p, &next) in &batch.positions {
             self.next.insert(p, next);
@@ -635,7 +633,15 @@ impl Reader {
                 partitions.insert(part, (next, latest));
             }
         }
-        debug!(reader = self.id, rows = batch.rows, errors = batch.errors.len(), positions = ?batch.positions, "Batch committed.");
+        debug!(
+            reader = self.id,
+            rows = batch.rows,
+            errors = batch.errors.len(),
+            positions = ?batch.positions,
+            read_wait_ms = read_wait.as_millis() as u64,
+            write_ms = write.as_millis() as u64,
+            "Batch committed."
+        );
 
         self.unmirrored.extend(
             batch
@@ -644,10 +650,119 @@ impl Reader {
                 .filter(|&(_, &next)| next >= 0)
                 .map(|(&p, &next)| (p, next)),
         );
-        if self.last_mirror.is_none_or(|t| t.elapsed() >= MIRROR_EVERY) {
-            self.mirror().await;
-        }
+        self.mirror_in_background();
         Ok(Step::Progressed)
+    }
+
+    /// This reader's xdrive fragment: `(frag_id, frag_cnt)`.
+    fn fragment(&self) -> (i32, i32) {
+        (
+            i32::try_from(self.id).unwrap_or(0),
+            i32::try_from(self.nreader).unwrap_or(1),
+        )
+    }
+
+    /// The read query's start offsets for `next`: one per partition of the topic, latest
+    /// for the partitions other readers own (the read skips them anyway).
+    fn starts(&self, next: &BTreeMap<i32, i64>) -> Vec<i64> {
+        (0..self.shared.partition_count)
+            .map(|p| {
+                i32::try_from(p)
+                    .ok()
+                    .and_then(|p| next.get(&p).copied())
+                    .unwrap_or(LATEST)
+            })
+            .collect()
+    }
+
+    /// Starts the read that follows `batch` (about to be written): at the positions it
+    /// reported, as `self.next` will be once it commits. None when `-quit-at-eof` has
+    /// nothing left to read after it.
+    fn read_ahead(&self, batch: &read::BatchRead) -> Option<Prefetch> {
+        let mut next = self.next.clone();
+        next.extend(batch.positions.iter().map(|(&p, &n)| (p, n)));
+        let at_end = next
+            .iter()
+            .all(|(p, &n)| n >= 0 && self.latest.get(p).is_some_and(|&latest| n >= latest));
+        if self.shared.options.quit_at_eof && at_end {
+            return None;
+        }
+        let starts = self.starts(&next);
+        let shared = self.shared.clone();
+        let (frag_id, frag_cnt) = self.fragment();
+        let started = SystemTime::now();
+        let query = starts.clone();
+        let read = tokio::spawn(
+            async move {
+                shared
+                    .plan
+                    .read(&shared.xdrive, frag_id, frag_cnt, &query)
+                    .await
+            }
+            .in_current_span(),
+        );
+        Some(Prefetch {
+            starts,
+            started,
+            read,
+        })
+    }
+
+    /// Mirrors the committed offsets into the Kafka consumer group in the background when
+    /// [`MIRROR_EVERY`] has passed and no mirror is running; a failed mirror's offsets are
+    /// sent again with the next one.
+    fn mirror_in_background(&mut self) {
+        if let Some(mirroring) = &mut self.mirroring {
+            match mirroring.now_or_never() {
+                None => return,
+                Some(Ok(Some(failed))) => self.requeue(failed),
+                Some(_) => {}
+            }
+            self.mirroring = None;
+        }
+        if self.unmirrored.is_empty()
+            || self.last_mirror.is_some_and(|t| t.elapsed() < MIRROR_EVERY)
+        {
+            return;
+        }
+        self.last_mirror = Some(Instant::now());
+        let offsets = std::mem::take(&mut self.unmirrored);
+        let shared = self.shared.clone();
+        let id = self.id;
+        self.mirroring = Some(tokio::spawn(
+            async move {
+                let sent: Vec<(i32, i64)> = offsets.iter().map(|(&p, &o)| (p, o)).collect();
+                let config = &shared.config;
+                match kafka_offsets::commit(
+                    &shared.xdrive,
+                    &config.dgkafka.xdrive_offset_endpoint,
+                    &config.kafka.input.consumer_group,
+                    &config.kafka.input.topic,
+                    &sent,
+                )
+                .await
+                {
+                    Ok(()) => None,
+                    Err(e) => {
+                        warn!(
+                            reader = id,
+                            error = %error_chain(&e),
+                            "Committing offsets to the Kafka consumer group failed; the database \
+                             has them, and they are sent again with the next mirror."
+                        );
+                        Some(offsets)
+                    }
+                }
+            }
+            .in_current_span(),
+        ));
+    }
+
+    /// Takes back the offsets of a mirror that failed, unless newer ones are waiting.
+    fn requeue(&mut self, failed: BTreeMap<i32, i64>) {
+        for (p, o) in failed {
+            self.unmirrored.entry(p).or_insert(o);
+        }
     }
 
     /// Commits the offsets committed in the database since the last call into the Kafka

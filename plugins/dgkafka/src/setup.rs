@@ -8,7 +8,12 @@
 //! * every `kafka.output.mappings[i].name` is a column of the output table; without
 //!   mappings, every loaded input column is;
 //! * the schema of each table to create exists, and an existing offset or error table has
-//!   the columns dgkafka writes.
+//!   the columns dgkafka writes;
+//! * Kafka, through the xdrive `load` uses (`dgkafka.xdrive_host:xdrive_port`, mount
+//!   `dgkafka.xdrive_offset_endpoint`): xdrive answers, the mount's brokers answer,
+//!   `kafka.input.topic` exists and has `kafka.input.partition_num` partitions — the read
+//!   and the check `load` makes before its first batch ([`kafka_offsets::read`],
+//!   [`kafka_offsets::check_partition_count`]).
 //!
 //! Creates, in one transaction, `kafka.output.offset_table` (the offset history, one row
 //! per partition per batch, with an index for the latest row per group, topic and
@@ -19,6 +24,7 @@
 //! so they are reported as waiting for the PostgreSQL extension of a later step.
 
 use std::collections::HashSet;
+use std::error::Error as _;
 use std::fmt;
 
 use tokio_postgres::{Client, GenericClient};
@@ -26,6 +32,11 @@ use tokio_postgres::{Client, GenericClient};
 use crate::config::Config;
 use crate::db::{self, ConnectError};
 use crate::ident::{self, Ident, QualifiedName, quote};
+use crate::kafka_offsets::{self, KafkaOffsetError, PartitionCountError};
+
+/// How long brokers that are temporarily unavailable (restarting, a new consumer group's
+/// coordinator not ready) are tried again.
+pub const KAFKA_PATIENCE: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Columns of the offset history table, in order.
 pub const OFFSET_COLUMNS: &[(&str, &str)] = &[
@@ -63,6 +74,8 @@ pub enum SetupError {
         what: String,
         source: tokio_postgres::Error,
     },
+    #[error(transparent)]
+    PartitionCount(#[from] PartitionCountError),
 }
 
 fn check(key: impl Into<String>, message: impl Into<String>) -> SetupError {
@@ -85,6 +98,8 @@ pub enum Outcome {
     NotConfigured,
     /// An xdrive external table: served by the PostgreSQL extension of a later step.
     AwaitsExtension,
+    /// The topic exists with `kafka.input.partition_num` partitions.
+    Partitions(usize),
 }
 
 impl fmt::Display for Outcome {
@@ -95,6 +110,12 @@ impl fmt::Display for Outcome {
             Outcome::NotConfigured => "not configured",
             Outcome::AwaitsExtension => {
                 "not created: an xdrive external table, served by dgkafka-rs' PostgreSQL extension in a later step (plain PostgreSQL has no external tables)"
+            }
+            Outcome::Partitions(n) => {
+                return write!(
+                    f,
+                    "exists with {n} partitions, as kafka.input.partition_num says"
+                );
             }
         })
     }
@@ -197,11 +218,19 @@ pub async fn run_with(client: &mut Client, config: &Config) -> Result<Report, Se
         table: output.error_table.clone().unwrap_or_else(|| "-".to_owned()),
         outcome: error_outcome,
     });
+    // Kafka last, so the database's problems are reported first; before the commit, so
+    // a setup that fails creates nothing.
+    let partitions = check_kafka(config).await?;
     tx.commit()
         .await
         .map_err(query("committing the setup transaction"))?;
 
     let input = &config.kafka.input;
+    items.push(Item {
+        key: "kafka.input.topic",
+        table: input.topic.clone(),
+        outcome: Outcome::Partitions(partitions),
+    });
     for (key, table) in [
         ("kafka.input.ext_read_table", &input.ext_read_table),
         ("kafka.input.ext_write_table", &input.ext_write_table),
@@ -218,6 +247,123 @@ pub async fn run_with(client: &mut Client, config: &Config) -> Result<Report, Se
         });
     }
     Ok(Report { items })
+}
+
+/// Reads the topic's partitions through `xdr_kafkaoffset`, as `load` does at start-up, and
+/// checks `kafka.input.partition_num` against them. Returns the partition count.
+pub async fn check_kafka(config: &Config) -> Result<usize, SetupError> {
+    let d = &config.dgkafka;
+    let input = &config.kafka.input;
+    let xdrive = xdrive::Client::new(d.xdrive_host.clone(), d.xdrive_port);
+    let offsets = kafka_offsets::read_patiently(
+        &xdrive,
+        &d.xdrive_offset_endpoint,
+        &input.consumer_group,
+        &input.topic,
+        KAFKA_PATIENCE,
+    )
+    .await
+    .map_err(|e| kafka_error(config, xdrive.addr(), &e))?;
+    kafka_offsets::check_partition_count(&input.topic, input.partition_num, &offsets)?;
+    Ok(offsets.len())
+}
+
+/// What failed in reading the topic through xdrive, as the key to fix and what to do.
+fn kafka_error(config: &Config, addr: &str, e: &KafkaOffsetError) -> SetupError {
+    let d = &config.dgkafka;
+    let input = &config.kafka.input;
+    let mount = &d.xdrive_offset_endpoint;
+    let source = match e {
+        KafkaOffsetError::Read { source, .. } | KafkaOffsetError::Commit { source, .. } => {
+            Some(source.as_ref())
+        }
+        _ => None,
+    };
+    let unreachable = |why: String| {
+        check(
+            "dgkafka.xdrive_host, dgkafka.xdrive_port",
+            format!(
+                "no xdrive answers at {addr} ({why}); start xdrive with the xdrive.toml that \
+                 mounts `{mount}` (xdr_kafkaoffset) and `{}` (xdr_kafka), or set these keys to \
+                 where it listens",
+                d.xdrive_kafka_endpoint
+            ),
+        )
+    };
+    match source {
+        Some(x @ xdrive::Error::Connect { .. }) => {
+            unreachable(x.source().map_or_else(String::new, |s| s.to_string()))
+        }
+        Some(xdrive::Error::ConnectTimeout { after, .. }) => {
+            unreachable(format!("no connection within {after:?}"))
+        }
+        Some(
+            x @ (xdrive::Error::Io { .. }
+            | xdrive::Error::Closed { .. }
+            | xdrive::Error::Frame { .. }),
+        ) => check(
+            "dgkafka.xdrive_host, dgkafka.xdrive_port",
+            format!(
+                "the server at {addr} does not answer as an xdrive ({}); set these keys to \
+                 where xdrive listens",
+                error_chain(x)
+            ),
+        ),
+        Some(x) => match (x.errcode(), x.errmsg()) {
+            (Some(xdrive::errcode::UNKNOWN_MOUNT | xdrive::errcode::BAD_PATH), _) => check(
+                "dgkafka.xdrive_offset_endpoint",
+                format!(
+                    "the xdrive at {addr} has no mount `{mount}`; add a [[xdrive.mount]] named \
+                     `{mount}` running xdr_kafkaoffset to its xdrive.toml, or set this key to \
+                     the name of that mount"
+                ),
+            ),
+            (Some(xdrive::errcode::PLUGIN_START), msg) => check(
+                "dgkafka.xdrive_offset_endpoint",
+                format!(
+                    "the xdrive at {addr} cannot start the plugin of mount `{mount}` ({}); \
+                     check that mount's argv in xdrive.toml",
+                    msg.unwrap_or_default()
+                ),
+            ),
+            (Some(xdrive::errcode::PLUGIN_RETRIABLE), msg) => check(
+                format!("xdrive.toml [[xdrive.mount]] `{mount}` argv (the brokers)"),
+                format!(
+                    "the Kafka brokers do not answer ({}); start Kafka, or fix the broker list \
+                     in the argv of the xdrive mounts `{mount}` and `{}`",
+                    msg.unwrap_or_default(),
+                    d.xdrive_kafka_endpoint
+                ),
+            ),
+            (Some(_), Some(msg))
+                if msg.contains(&format!("topic \"{}\" does not exist", input.topic)) =>
+            {
+                check(
+                    "kafka.input.topic",
+                    format!(
+                        "topic `{}` does not exist in Kafka (the brokers of xdrive mount \
+                         `{mount}`); create it with {} partitions (kafka.input.partition_num), \
+                         or fix the key",
+                        input.topic, input.partition_num
+                    ),
+                )
+            }
+            _ => check("dgkafka.xdrive_offset_endpoint", error_chain(e)),
+        },
+        None => check("dgkafka.xdrive_offset_endpoint", error_chain(e)),
+    }
+}
+
+/// An error and its sources, `outer: inner: ...`.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 fn parse_name(key: &str, text: &str) -> Result<QualifiedName, SetupError> {
@@ -464,9 +610,113 @@ mod tests {
         assert!(name.len() <= 63 && name.ends_with("_latest"), "{name}");
     }
 
+    fn config() -> Config {
+        Config::parse(
+            r#"
+[dgkafka]
+database = "d"
+user = "u"
+xdrive_port = 7399
+[kafka.input]
+format = "json"
+consumer_group = "g"
+topic = "customer"
+partition_num = 3
+[kafka.output]
+offset_table = "o"
+output_table = "t"
+"#,
+        )
+        .expect("a valid config")
+    }
+
+    fn refused(errcode: i32, errmsg: &str) -> KafkaOffsetError {
+        KafkaOffsetError::Read {
+            group: "g".into(),
+            topic: "customer".into(),
+            endpoint: "kafkaoffset".into(),
+            source: Box::new(xdrive::Error::Refused {
+                target: Box::new(xdrive::Target {
+                    addr: "localhost:7399".into(),
+                    mount: "kafkaoffset".into(),
+                    op: "read",
+                }),
+                stage: "data",
+                errcode,
+                errmsg: errmsg.into(),
+            }),
+        }
+    }
+
+    fn explained(e: &KafkaOffsetError) -> String {
+        kafka_error(&config(), "localhost:7399", e).to_string()
+    }
+
+    #[test]
+    fn kafka_failures_name_the_key_to_fix() {
+        let refused_connection = KafkaOffsetError::Read {
+            group: "g".into(),
+            topic: "customer".into(),
+            endpoint: "kafkaoffset".into(),
+            source: Box::new(xdrive::Error::Connect {
+                target: Box::new(xdrive::Target {
+                    addr: "localhost:7399".into(),
+                    mount: "kafkaoffset".into(),
+                    op: "read",
+                }),
+                source: std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+            }),
+        };
+        assert_eq!(
+            explained(&refused_connection),
+            "dgkafka.xdrive_host, dgkafka.xdrive_port: no xdrive answers at localhost:7399 \
+             (connection refused); start xdrive with the xdrive.toml that mounts `kafkaoffset` \
+             (xdr_kafkaoffset) and `kafka` (xdr_kafka), or set these keys to where it listens"
+        );
+        assert!(
+            explained(&refused(xdrive::errcode::UNKNOWN_MOUNT, "no mount")).starts_with(
+                "dgkafka.xdrive_offset_endpoint: the xdrive at localhost:7399 has no mount \
+                 `kafkaoffset`"
+            )
+        );
+        assert!(
+            explained(&refused(xdrive::errcode::PLUGIN_START, "no such file")).contains(
+                "cannot start the plugin of mount `kafkaoffset` (no such file); check that \
+                 mount's argv in xdrive.toml"
+            )
+        );
+        assert!(
+            explained(&refused(
+                xdrive::errcode::PLUGIN_RETRIABLE,
+                "Broker transport failure"
+            ))
+            .starts_with(
+                "xdrive.toml [[xdrive.mount]] `kafkaoffset` argv (the brokers): the Kafka \
+                 brokers do not answer (Broker transport failure)"
+            )
+        );
+        assert!(
+            explained(&refused(-1, "topic \"customer\" does not exist")).starts_with(
+                "kafka.input.topic: topic `customer` does not exist in Kafka (the brokers of \
+                 xdrive mount `kafkaoffset`); create it with 3 partitions"
+            )
+        );
+        // Anything else: the whole chain, under the mount's key.
+        let other = explained(&refused(-1, "something else"));
+        assert!(
+            other.starts_with("dgkafka.xdrive_offset_endpoint: reading the offsets of group `g`")
+                && other.contains("something else"),
+            "{other}"
+        );
+    }
+
     #[test]
     fn outcomes_say_what_happened() {
         assert_eq!(Outcome::Created.to_string(), "created");
+        assert_eq!(
+            Outcome::Partitions(3).to_string(),
+            "exists with 3 partitions, as kafka.input.partition_num says"
+        );
         assert!(Outcome::AwaitsExtension.to_string().contains("extension"));
     }
 }

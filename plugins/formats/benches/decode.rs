@@ -6,7 +6,8 @@
 //! - `json`: the same customers as the seed's JSON messages, validated by simd-json (as
 //!   the decoder does: UTF-8 check, copy into the padded buffer, parse with reused
 //!   buffers) against serde_json (UTF-8 check, then `from_str::<IgnoredAny>`, its cheapest
-//!   full validation). Target: at least 1.5x.
+//!   full validation). Target: at least 1.5x. The simd-json kernel picked at run time
+//!   (AVX2, SSE4.2, NEON or the scalar "Rust Native") is printed with the figures.
 //!
 //! `cargo bench -p formats --bench decode`; the ratios are printed (stderr) before
 //! criterion's own figures.
@@ -261,8 +262,9 @@ fn bench(c: &mut Criterion) {
         "decode: {ROWS} TPC-H customer messages, one core:\n  \
          csv into typed pages: {:.0} rows/s ({:.0} MB/s) = {:.2}x csv-core tokenizing alone \
          ({:.0} rows/s, {:.0} MB/s) [target >= 0.5x]\n  \
-         json validation: simd-json {:.0} msgs/s ({:.0} MB/s) = {:.2}x serde_json ({:.0} \
-         msgs/s, {:.0} MB/s) [target >= 1.5x]; {:.2}x serde_json into a serde_json::Value\n  \
+         json validation: simd-json ({} kernel) {:.0} msgs/s ({:.0} MB/s) = {:.2}x serde_json \
+         ({:.0} msgs/s, {:.0} MB/s) [target >= 1.5x]; {:.2}x serde_json into a \
+         serde_json::Value\n  \
          json validation, 16 customers per document: simd-json {:.0} MB/s = {:.2}x serde_json \
          ({:.0} MB/s)\n  \
          json into pages (validation and page): {:.0} rows/s ({:.0} MB/s)",
@@ -271,6 +273,7 @@ fn bench(c: &mut Criterion) {
         typed / tokenize,
         tokenize * rows,
         mb(tokenize, csv_bytes),
+        simd_json::Deserializer::algorithm(),
         simd_rate * rows,
         mb(simd_rate, json_bytes),
         simd_rate / serde_rate,

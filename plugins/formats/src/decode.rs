@@ -47,13 +47,13 @@ enum Reader {
 }
 
 /// A failure before partition and offset are attached.
-struct Failure {
-    kind: RowErrorKind,
-    reason: String,
+pub(crate) struct Failure {
+    pub(crate) kind: RowErrorKind,
+    pub(crate) reason: String,
 }
 
 impl Failure {
-    fn new(kind: RowErrorKind, reason: String) -> Self {
+    pub(crate) fn new(kind: RowErrorKind, reason: String) -> Self {
         Failure { kind, reason }
     }
 }
@@ -325,7 +325,7 @@ fn single_field(
     }
 }
 
-fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Failure> {
+pub(crate) fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Failure> {
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         Failure::new(
@@ -338,7 +338,7 @@ fn utf8<'a>(bytes: &'a [u8], what: &str) -> Result<&'a str, Failure> {
     })
 }
 
-fn csv_failure(e: CsvError, payload: &[u8]) -> Failure {
+pub(crate) fn csv_failure(e: CsvError, payload: &[u8]) -> Failure {
     let reason = match e {
         CsvError::UnterminatedQuote { at } => {
             format!(
@@ -355,7 +355,7 @@ fn csv_failure(e: CsvError, payload: &[u8]) -> Failure {
     Failure::new(RowErrorKind::Csv, reason)
 }
 
-fn json_failure(e: JsonError, payload: &[u8]) -> Failure {
+pub(crate) fn json_failure(e: JsonError, payload: &[u8]) -> Failure {
     Failure::new(
         RowErrorKind::Json,
         format!(
@@ -367,7 +367,7 @@ fn json_failure(e: JsonError, payload: &[u8]) -> Failure {
 }
 
 /// `column` names the column for the reason: `column "x"`.
-fn value_failure(column: &str, ty: &ColumnType, raw: &[u8], e: ValueError) -> Failure {
+pub(crate) fn value_failure(column: &str, ty: &ColumnType, raw: &[u8], e: ValueError) -> Failure {
     let quoted = snippet(raw);
     let (kind, reason) = match e {
         ValueError::Syntax(None) => (
@@ -403,7 +403,7 @@ fn value_failure(column: &str, ty: &ColumnType, raw: &[u8], e: ValueError) -> Fa
 }
 
 /// Converts a field's text to its column's type, once.
-fn parse_text<'a>(
+pub(crate) fn parse_text<'a>(
     ty: &ColumnType,
     s: &'a str,
     bytes: &'a mut Vec<u8>,
@@ -447,7 +447,7 @@ fn parse_text<'a>(
     })
 }
 
-fn push_meta(
+pub(crate) fn push_meta(
     page: &mut PageBuilder,
     meta: &MessageMeta<'_>,
     name: &str,

@@ -177,6 +177,25 @@ mod tests {
         );
     }
 
+    /// simd-json picks its kernel at run time (its `runtime-detection` feature, which this
+    /// crate turns on), so a portable x86_64 build still uses AVX2 or SSE4.2 where the CPU
+    /// has them instead of the scalar fallback.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_simd_kernel_is_chosen_at_run_time() {
+        use simd_json::{Deserializer, Implementation};
+        let expected = if std::is_x86_feature_detected!("avx2")
+            && std::is_x86_feature_detected!("pclmulqdq")
+        {
+            Implementation::AVX2
+        } else if std::is_x86_feature_detected!("sse4.2") {
+            Implementation::SSE42
+        } else {
+            Implementation::Native
+        };
+        assert_eq!(Deserializer::algorithm(), expected);
+    }
+
     #[test]
     fn buffers_are_reused_across_sizes() {
         let mut v = JsonValidator::default();

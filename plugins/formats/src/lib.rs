@@ -55,6 +55,14 @@
 //! - `binary`: one `bytea` column holding the value as is.
 //!
 //! The outcome of each kind of bad message is in the crate README's table.
+//!
+//! # Transforms
+//!
+//! The edges of a WebAssembly row transform (`wit/transform.wit`), shared by the plugin
+//! and `dgkafka transform test`: [`TransformInput`] (a message into input values by its
+//! format), [`TransformOutput`] (output values into page rows of typed columns), and
+//! [`encode_transform_config`] / [`decode_transform_config`] (the `transform_config`
+//! query key).
 
 mod csv;
 pub mod datetime;
@@ -65,6 +73,7 @@ mod json;
 #[cfg(test)]
 mod roundtrip;
 mod spec;
+mod transform_io;
 mod value;
 
 pub use decode::{Decoder, MessageMeta};
@@ -74,4 +83,8 @@ pub use json::JsonError;
 pub use spec::{
     ColumnType, CsvOptions, DEFAULT_MAX_MESSAGE_BYTES, DecoderSpec, Format, InputField, Meta,
     OutputColumn, Source, SpecError,
+};
+pub use transform_io::{
+    InputValue, OutputValue, TransformConfigError, TransformInput, TransformOutput,
+    decode_transform_config, encode_transform_config, split_csv,
 };

@@ -1,5 +1,8 @@
 //! The mount's command line: the raw arguments (clap) and the resolved Kafka settings.
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
 use clap::Parser;
 use kafka_config::{KafkaSettings, MountArgs, seed_mount_example};
 
@@ -63,6 +66,15 @@ Consumer defaults (each overridable with -X): client.id=xdr_kafka enable.auto.co
 Producer defaults: client.id=xdr_kafka enable.idempotence=true partitioner=murmur2_random
   message.timeout.ms=60000 socket.timeout.ms=10000
 
+Transforms (ours): with --transforms-dir DIR, a read may run a WebAssembly row transform
+  from DIR before its rows are encoded: query keys transform=MODULE.wasm (a path inside
+  DIR: no absolute paths, no '..', no symlinks out of DIR), transform_config=<percent-encoded
+  JSON object of strings>, transform_timeout_ms (per batch, default 10000),
+  transform_memory_mb (default 256). Compiled modules are cached in
+  --transform-cache-dir (default $XDG_CACHE_HOME/dgkafka-rs/transform-cache, else
+  $HOME/.cache/dgkafka-rs/transform-cache). A read asking for a transform on a mount
+  without --transforms-dir is refused.
+
 Logs go to stderr (xdrive logs them); XDR_KAFKA_LOG sets the filter (default warn).",
         seed_mount_example("kafka", "xdr_kafka/xdr_kafka")
     )
@@ -85,44 +97,109 @@ pub struct Args {
     #[arg(short = 'X', value_name = "KEY=VALUE")]
     pub properties: Vec<String>,
 
-    /// Reserved for WebAssembly transforms (not implemented yet; refused when given)
-    #[arg(long, value_name = "DIR", hide = true)]
-    pub transforms_dir: Option<String>,
+    /// The directory of WebAssembly transforms (an absolute path; ours): the query key
+    /// `transform` names a module inside it. Without it, reads asking for a transform
+    /// are refused
+    #[arg(long, value_name = "DIR")]
+    pub transforms_dir: Option<PathBuf>,
+
+    /// Where compiled transforms are cached (an absolute path; ours) [default:
+    /// $XDG_CACHE_HOME/dgkafka-rs/transform-cache, else
+    /// $HOME/.cache/dgkafka-rs/transform-cache]
+    #[arg(long, value_name = "DIR")]
+    pub transform_cache_dir: Option<PathBuf>,
 
     /// Bootstrap brokers, host[:port][,host[:port]...] (port 9092 when omitted)
     #[arg(value_name = "BROKERS")]
     pub brokers: String,
 }
 
-/// The mount's Kafka arguments, resolved.
+/// Where a mount's transforms come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformDirs {
+    /// `--transforms-dir`: modules are resolved inside it only.
+    pub dir: PathBuf,
+    /// `--transform-cache-dir` or its default; `None` when neither `XDG_CACHE_HOME` nor
+    /// `HOME` is set (then modules are compiled for every read).
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// The mount's arguments, resolved.
 #[derive(Debug, Clone)]
-pub struct Mount(MountArgs);
+pub struct Mount {
+    kafka: MountArgs,
+    transforms: Option<TransformDirs>,
+}
+
+/// The default compiled-transform cache: `$XDG_CACHE_HOME/dgkafka-rs/transform-cache`
+/// (an absolute `XDG_CACHE_HOME` only, as the XDG spec says), else
+/// `$HOME/.cache/dgkafka-rs/transform-cache`.
+pub fn default_cache_dir(
+    xdg_cache_home: Option<OsString>,
+    home: Option<OsString>,
+) -> Option<PathBuf> {
+    let base = xdg_cache_home
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            home.filter(|h| !h.is_empty())
+                .map(|h| Path::new(&h).join(".cache"))
+        })?;
+    Some(base.join("dgkafka-rs").join("transform-cache"))
+}
 
 impl Args {
     /// The mount these arguments describe.
     pub fn mount(&self) -> Result<Mount, String> {
-        if self.transforms_dir.is_some() {
-            return Err(
-                "--transforms-dir is reserved for transforms, which xdr_kafka does \
-                        not run yet"
-                    .to_owned(),
-            );
-        }
-        MountArgs::parse(&self.brokers, &self.properties)
-            .map(Mount)
-            .map_err(|e| e.to_string())
+        let transforms = match &self.transforms_dir {
+            None => None,
+            Some(dir) if !dir.is_absolute() => {
+                return Err(format!(
+                    "--transforms-dir {:?} is not an absolute path",
+                    dir.display().to_string()
+                ));
+            }
+            Some(_)
+                if self
+                    .transform_cache_dir
+                    .as_ref()
+                    .is_some_and(|c| !c.is_absolute()) =>
+            {
+                return Err(format!(
+                    "--transform-cache-dir {:?} is not an absolute path",
+                    self.transform_cache_dir
+                        .as_deref()
+                        .unwrap_or(Path::new(""))
+                        .display()
+                        .to_string()
+                ));
+            }
+            Some(dir) => Some(TransformDirs {
+                dir: dir.clone(),
+                cache_dir: self.transform_cache_dir.clone().or_else(|| {
+                    default_cache_dir(std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME"))
+                }),
+            }),
+        };
+        let kafka = MountArgs::parse(&self.brokers, &self.properties).map_err(|e| e.to_string())?;
+        Ok(Mount { kafka, transforms })
     }
 }
 
 impl Mount {
     /// The consumer's settings: our defaults, the brokers, the user's pairs (which win).
     pub fn consumer(&self) -> KafkaSettings {
-        self.0.settings(CONSUMER_DEFAULTS)
+        self.kafka.settings(CONSUMER_DEFAULTS)
     }
 
     /// The producer's settings: our defaults, the brokers, the user's pairs (which win).
     pub fn producer(&self) -> KafkaSettings {
-        self.0.settings(PRODUCER_DEFAULTS)
+        self.kafka.settings(PRODUCER_DEFAULTS)
+    }
+
+    /// The transform directories, when the mount allows transforms.
+    pub fn transforms(&self) -> Option<&TransformDirs> {
+        self.transforms.as_ref()
     }
 }
 
@@ -202,10 +279,58 @@ mod tests {
             .mount()
             .unwrap_err();
         assert!(e.contains("has no '='"), "{e}");
-        let e = args(&["--transforms-dir", "/t", "b:9092"])
+        let e = args(&["--transforms-dir", "rel/dir", "b:9092"])
             .unwrap()
             .mount()
             .unwrap_err();
-        assert!(e.contains("reserved for transforms"), "{e}");
+        assert_eq!(e, "--transforms-dir \"rel/dir\" is not an absolute path");
+        let e = args(&[
+            "--transforms-dir",
+            "/t",
+            "--transform-cache-dir",
+            "cache",
+            "b:9092",
+        ])
+        .unwrap()
+        .mount()
+        .unwrap_err();
+        assert_eq!(e, "--transform-cache-dir \"cache\" is not an absolute path");
+    }
+
+    #[test]
+    fn transform_directories() {
+        let m = args(&["b:9092"]).unwrap().mount().unwrap();
+        assert_eq!(m.transforms(), None);
+        let m = args(&[
+            "--transforms-dir",
+            "/srv/transforms",
+            "--transform-cache-dir",
+            "/var/cache/t",
+            "b:9092",
+        ])
+        .unwrap()
+        .mount()
+        .unwrap();
+        assert_eq!(
+            m.transforms(),
+            Some(&TransformDirs {
+                dir: "/srv/transforms".into(),
+                cache_dir: Some("/var/cache/t".into()),
+            })
+        );
+        let os = |s: &str| Some(OsString::from(s));
+        assert_eq!(
+            default_cache_dir(os("/xdg"), os("/home/u")),
+            Some(PathBuf::from("/xdg/dgkafka-rs/transform-cache"))
+        );
+        assert_eq!(
+            default_cache_dir(os("relative"), os("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/dgkafka-rs/transform-cache"))
+        );
+        assert_eq!(
+            default_cache_dir(None, os("/home/u")),
+            Some(PathBuf::from("/home/u/.cache/dgkafka-rs/transform-cache"))
+        );
+        assert_eq!(default_cache_dir(None, None), None);
     }
 }

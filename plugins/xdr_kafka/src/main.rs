@@ -16,6 +16,7 @@ mod plugin;
 mod range;
 mod read;
 mod request;
+mod transform;
 mod write;
 
 use std::ops::ControlFlow;

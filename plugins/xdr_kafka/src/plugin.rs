@@ -31,8 +31,8 @@ impl Plugin for KafkaPlugin {
     }
 
     fn read(&mut self, req: &ReadRequest, out: &mut PageSink<'_>) -> Result<(), PluginError> {
-        let settings = self.mount()?.consumer();
-        crate::read::read(&settings, req, out)
+        let mount = self.mount()?;
+        crate::read::read(&mount.consumer(), mount.transforms(), req, out)
     }
 
     fn write(&mut self, req: &WriteRequest, pages: &mut PageSource<'_>) -> Result<(), PluginError> {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use formats::{Decoder, DecoderSpec, MessageMeta, RowError};
+use formats::{Decoder, DecoderSpec, MessageMeta, OutputValue, RowError, RowErrorKind};
 use kafka_config::{KafkaSettings, explain};
 use rdkafka::Message;
 use rdkafka::error::KafkaError;
@@ -12,10 +12,12 @@ use xdrive_plugin::proto::page::{PageBuilder, PageLimits, PageReader, Value};
 use xdrive_plugin::proto::schema::Schema;
 use xdrive_plugin::{PageSink, PluginError, ReadRequest};
 
+use crate::cli::TransformDirs;
 use crate::columns::{KIND_DATA, KIND_ERROR, KIND_POSITION, Layout, Slot};
 use crate::kafka::{KafkaOpError, Reader};
 use crate::range::{Range, Tracker, Verdict, wanted};
 use crate::request::{ReadQuery, RequestError, Wait, topic_of};
+use crate::transform::{self, Fate};
 
 /// How long one poll waits before the read checks its deadline.
 const POLL: Duration = Duration::from_millis(100);
@@ -27,9 +29,11 @@ const STALL: Duration = Duration::from_secs(30);
 /// The error rows' raw values are cut to this many bytes.
 const MAX_RAW_BYTES: usize = 1 << 20;
 
-/// Serves a read.
+/// Serves a read; `transforms` are the mount's transform directories, if it allows
+/// transforms.
 pub fn read(
     settings: &KafkaSettings,
+    transforms: Option<&TransformDirs>,
     req: &ReadRequest,
     out: &mut PageSink<'_>,
 ) -> Result<(), PluginError> {
@@ -43,11 +47,24 @@ pub fn read(
         return Err(crate::columns::ColumnError::ErrorLimitWithoutKinds.into());
     }
     let format = query.format.resolve(req.filespec.as_ref())?;
-    let decoder = Decoder::new(DecoderSpec::new(
-        format,
-        layout.fields.clone(),
-        layout.outputs.clone(),
-    ))?;
+    // Before any Kafka work: a transform that cannot be loaded fails the read at once.
+    let pipeline = match &query.transform {
+        None => Pipeline::Decode(Decoder::new(DecoderSpec::new(
+            format,
+            layout.fields.clone(),
+            layout.outputs.clone(),
+        ))?),
+        Some(keys) => Pipeline::Transform(Box::new(
+            transform::Stage::new(
+                transforms,
+                keys,
+                &format,
+                layout.fields.clone(),
+                layout.outputs.clone(),
+            )
+            .map_err(|e| PluginError::new(format!("topic \"{topic}\": {e}")))?,
+        )),
+    };
 
     let reader = Reader::new(settings, &query.group).map_err(KafkaOpError::into_plugin_error)?;
     let count = reader
@@ -74,16 +91,13 @@ pub fn read(
     // Without row kinds the decoder fills the pages sent (same columns); with them it
     // fills its own pages, copied into the pages sent beside the kind columns.
     let (page, decoded) = match kinds {
-        None => (decoder.new_page(PageLimits::default()), None),
-        Some(_) => (
-            out.page_builder(),
-            Some(decoder.new_page(PageLimits::default())),
-        ),
+        None => (pipeline.new_page(), None),
+        Some(_) => (out.page_builder(), Some(pipeline.new_page())),
     };
     let mut run = Run {
         query: &query,
         topic: &topic,
-        decoder,
+        pipeline,
         kinds,
         page,
         decoded,
@@ -143,11 +157,35 @@ pub fn read(
     Ok(())
 }
 
+/// How messages become rows: decoded by their format, or run through a transform.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per read; the decoder stays inline on the hot path"
+)]
+enum Pipeline {
+    Decode(Decoder),
+    Transform(Box<transform::Stage>),
+}
+
+impl Pipeline {
+    /// The schema of the rows made (the columns sent, without the row-kind columns).
+    fn schema(&self) -> &Schema {
+        match self {
+            Pipeline::Decode(d) => d.schema(),
+            Pipeline::Transform(t) => t.schema(),
+        }
+    }
+
+    fn new_page(&self) -> PageBuilder {
+        PageBuilder::new(self.schema().clone(), PageLimits::default())
+    }
+}
+
 /// The state of one read's message loop.
 struct Run<'a> {
     query: &'a ReadQuery,
     topic: &'a str,
-    decoder: Decoder,
+    pipeline: Pipeline,
     /// The row-kind slots of the pages sent, when the protocol is on.
     kinds: Option<&'a [Slot]>,
     /// The page being filled for sending.
@@ -195,6 +233,11 @@ impl Run<'_> {
                 return Err(e.into_plugin_error());
             }
             let Some(event) = reader.consumer().poll(POLL) else {
+                // Idle: what waits for the transform goes now. A batch may take long
+                // (up to transform_timeout_ms per call): that is no broker stall.
+                if self.run_transform(out)? {
+                    last_event = Instant::now();
+                }
                 continue;
             };
             last_event = Instant::now();
@@ -222,23 +265,37 @@ impl Run<'_> {
                 timestamp_ms: msg.timestamp().to_millis(),
                 key: msg.key(),
             };
-            self.message(&meta, msg.payload(), out)?;
+            if self.message(&meta, msg.payload(), out)? {
+                last_event = Instant::now();
+            }
         }
-        Ok(())
+        self.run_transform(out).map(drop)
     }
 
-    /// Decodes one message into the pages.
+    /// Decodes one message into the pages, or adds it to the transform's batch; whether
+    /// a transform batch ran.
     fn message(
         &mut self,
         meta: &MessageMeta<'_>,
         payload: Option<&[u8]>,
         out: &mut PageSink<'_>,
-    ) -> Result<(), PluginError> {
+    ) -> Result<bool, PluginError> {
+        let decoder = match &mut self.pipeline {
+            Pipeline::Decode(d) => d,
+            Pipeline::Transform(stage) => {
+                stage.add(meta, payload);
+                return if stage.is_full() {
+                    self.run_transform(out)
+                } else {
+                    Ok(false)
+                };
+            }
+        };
         let target = match self.decoded.as_mut() {
             Some(d) => d,
             None => &mut self.page,
         };
-        match self.decoder.decode(meta, payload, target) {
+        match decoder.decode(meta, payload, target) {
             Ok(()) => {
                 if target.is_full() {
                     if self.kinds.is_some() {
@@ -247,23 +304,139 @@ impl Run<'_> {
                         out.send_builder(target)?;
                     }
                 }
-                Ok(())
+                Ok(false)
             }
-            Err(e) => self.row_error(&e, payload, out),
+            Err(e) => {
+                let fatal = format!("cannot decode the message at {e}");
+                self.row_error(&e, &fatal, payload, out).map(|()| false)
+            }
         }
     }
 
-    /// An undecodable message: an error row when the read allows more, else the read's
-    /// error.
+    /// With a transform: runs the messages waiting and loads what became of them, in
+    /// offset order; whether there were any.
+    fn run_transform(&mut self, out: &mut PageSink<'_>) -> Result<bool, PluginError> {
+        let Pipeline::Transform(stage) = &mut self.pipeline else {
+            return Ok(false);
+        };
+        if stage.is_empty() {
+            return Ok(false);
+        }
+        // How many traps the read can take as error rows (each is one).
+        let budget = match (self.query.error_limit, self.kinds) {
+            (Some(limit), Some(_)) => Some(limit.saturating_sub(self.errors)),
+            _ => None,
+        };
+        let done = stage
+            .run(|traps| budget.is_some_and(|b| u64::try_from(traps).is_ok_and(|t| t <= b)))
+            .map_err(|e| PluginError::new(format!("topic \"{}\": {e}", self.topic)))?;
+        let module = stage.name().to_owned();
+        for (message, fate) in done {
+            let (p, o) = (message.partition, message.offset);
+            let payload = message.payload.as_deref();
+            let problem = |reason: String| RowError {
+                partition: p,
+                offset: o,
+                kind: RowErrorKind::Value,
+                reason,
+            };
+            match fate {
+                Fate::Undecodable(e) => {
+                    let fatal = format!("cannot decode the message at {e}");
+                    self.row_error(&e, &fatal, payload, out)?;
+                }
+                Fate::Rejected(m) => {
+                    let fatal = format!(
+                        "the transform {module} rejected the message at partition {p}, offset \
+                         {o}: {m}"
+                    );
+                    let e = problem(format!("transform {module}: {m}"));
+                    self.row_error(&e, &fatal, payload, out)?;
+                }
+                Fate::Trapped(m) => {
+                    let e = problem(m.clone());
+                    self.row_error(&e, &m, payload, out)?;
+                }
+                Fate::Rows(rows) => {
+                    if let Err(e) = self.push_rows(&message, &rows, out)? {
+                        let fatal = format!(
+                            "the transform {module} returned a row that does not fit for the \
+                             message at partition {p}, offset {o}: {}",
+                            e.reason
+                        );
+                        let e = problem(format!("transform {module}: {}", e.reason));
+                        self.row_error(&e, &fatal, payload, out)?;
+                    }
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Loads the rows a transform returned for `message` (all or none of them), sending
+    /// pages as they fill; `Ok(Err(_))` when one does not fit its columns.
+    fn push_rows(
+        &mut self,
+        message: &transform::Message,
+        rows: &[Vec<transform_host::Value>],
+        out: &mut PageSink<'_>,
+    ) -> Result<Result<(), RowError>, PluginError> {
+        let Run {
+            pipeline,
+            kinds,
+            page,
+            decoded,
+            ..
+        } = self;
+        let Pipeline::Transform(stage) = pipeline else {
+            return Ok(Ok(()));
+        };
+        let meta = message.meta();
+        let mut values: Vec<OutputValue<'_>> = Vec::new();
+        if rows.len() > 1 {
+            // A split loads all its rows or none: check them all first.
+            let mut scratch = PageBuilder::new(stage.schema().clone(), PageLimits::default());
+            for row in rows {
+                values.clear();
+                values.extend(row.iter().map(transform::output_value));
+                if let Err(e) = stage.output().push_row(&meta, &values, &mut scratch) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        for row in rows {
+            values.clear();
+            values.extend(row.iter().map(transform::output_value));
+            let target = match decoded.as_mut() {
+                Some(d) => d,
+                None => &mut *page,
+            };
+            if let Err(e) = stage.output().push_row(&meta, &values, target) {
+                return Ok(Err(e));
+            }
+            if target.is_full() {
+                match (*kinds, decoded.as_mut()) {
+                    (Some(kinds), Some(d)) => copy_decoded(stage.schema(), kinds, d, page, out)?,
+                    _ => out.send_builder(page)?,
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// A message that cannot be loaded (undecodable, rejected or trapped by the
+    /// transform): an error row when the read allows more, else the read's error,
+    /// `topic "T": {fatal}`.
     fn row_error(
         &mut self,
         e: &RowError,
+        fatal: &str,
         payload: Option<&[u8]>,
         out: &mut PageSink<'_>,
     ) -> Result<(), PluginError> {
         let (Some(limit), Some(kinds)) = (self.query.error_limit, self.kinds) else {
             return Err(PluginError::new(format!(
-                "topic \"{}\": cannot decode the message at {e}",
+                "topic \"{}\": {fatal}",
                 self.topic
             )));
         };
@@ -302,24 +475,35 @@ impl Run<'_> {
         let (Some(decoded), Some(kinds)) = (self.decoded.as_mut(), self.kinds) else {
             return Ok(());
         };
-        if decoded.is_empty() {
-            return Ok(());
-        }
-        let rows = PageReader::new(self.decoder.schema(), decoded.finish()?)?;
-        let page = &mut self.page;
-        for row in 0..rows.nrow() {
-            for slot in kinds {
-                match *slot {
-                    Slot::Decoded(i) => page.push_opt(rows.column(i).get(row))?,
-                    Slot::Kind => page.push(Value::Int32(KIND_DATA))?,
-                    _ => page.push_null()?,
-                }
-            }
-            page.end_row()?;
-            if page.is_full() {
-                out.send_builder(page)?;
-            }
-        }
-        Ok(())
+        copy_decoded(self.pipeline.schema(), kinds, decoded, &mut self.page, out)
     }
+}
+
+/// With the row-kind protocol: copies the rows of `decoded` (of `schema`) into `page` as
+/// data rows, sending it whenever it is full.
+fn copy_decoded(
+    schema: &Schema,
+    kinds: &[Slot],
+    decoded: &mut PageBuilder,
+    page: &mut PageBuilder,
+    out: &mut PageSink<'_>,
+) -> Result<(), PluginError> {
+    if decoded.is_empty() {
+        return Ok(());
+    }
+    let rows = PageReader::new(schema, decoded.finish()?)?;
+    for row in 0..rows.nrow() {
+        for slot in kinds {
+            match *slot {
+                Slot::Decoded(i) => page.push_opt(rows.column(i).get(row))?,
+                Slot::Kind => page.push(Value::Int32(KIND_DATA))?,
+                _ => page.push_null()?,
+            }
+        }
+        page.end_row()?;
+        if page.is_full() {
+            out.send_builder(page)?;
+        }
+    }
+    Ok(())
 }

@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
-use formats::{CsvOptions, Format, SpecError};
+use formats::{CsvOptions, Format, SpecError, TransformConfigError, decode_transform_config};
 use xdrive_plugin::proto::fragment::BadFragment;
 use xdrive_plugin::proto::message::{FileSpec, Filter};
 use xdrive_plugin::proto::query::{self, Query, QueryError};
 
 /// The query keys a read takes (the seed's `group`, `start`, `limit`, `timeout`; ours
-/// `end`, `error_limit` and the format keys).
+/// `end`, `error_limit`, the format keys and the transform keys).
 pub const READ_KEYS: &[&str] = &[
     "group",
     "start",
@@ -22,7 +22,20 @@ pub const READ_KEYS: &[&str] = &[
     "quote",
     "escape",
     "null",
+    "transform",
+    "transform_config",
+    "transform_timeout_ms",
+    "transform_memory_mb",
 ];
+
+/// `transform_timeout_ms` unless given: the wall-clock budget of one batch.
+pub const DEFAULT_TRANSFORM_TIMEOUT_MS: u64 = 10_000;
+/// The largest `transform_timeout_ms`: one hour.
+pub const MAX_TRANSFORM_TIMEOUT_MS: u64 = 3_600_000;
+/// `transform_memory_mb` unless given: the most linear memory an instance may grow to.
+pub const DEFAULT_TRANSFORM_MEMORY_MB: u64 = 256;
+/// The largest `transform_memory_mb`: a 32-bit module cannot address more than 4 GiB.
+pub const MAX_TRANSFORM_MEMORY_MB: u64 = 4096;
 
 /// The keys a write takes (all ours), from the path's `?` query.
 pub const WRITE_KEYS: &[&str] = &["key", "format", "delimiter", "quote", "escape", "null"];
@@ -109,6 +122,21 @@ pub enum RequestError {
     /// The fragment numbers make no sense.
     #[error(transparent)]
     BadFragment(#[from] BadFragment),
+    /// `transform_config` cannot be decoded.
+    #[error(
+        "query key \"transform_config\": {reason} (give a JSON object of string values, \
+         percent-encoded)"
+    )]
+    TransformConfig {
+        /// Why (in the message rather than as a source: one line says it all).
+        reason: TransformConfigError,
+    },
+    /// A transform key without `transform`.
+    #[error("query key \"{key}\" needs query key \"transform\" (the module to run)")]
+    WithoutTransform {
+        /// The key.
+        key: &'static str,
+    },
 }
 
 fn quoted(keys: &[String]) -> String {
@@ -250,6 +278,77 @@ pub struct ReadQuery {
     pub error_limit: Option<u64>,
     /// The format keys.
     pub format: FormatKeys,
+    /// The transform keys (ours), when the read runs a transform.
+    pub transform: Option<TransformKeys>,
+}
+
+/// A read's transform (the `transform*` keys, ours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransformKeys {
+    /// `transform`: the module's path relative to the mount's `--transforms-dir`.
+    pub module: String,
+    /// `transform_config`: the pairs handed to the module's `init`, in order.
+    pub config: Vec<(String, String)>,
+    /// `transform_timeout_ms`: the wall-clock budget of one batch.
+    pub timeout: Duration,
+    /// `transform_memory_mb`, in bytes: the most linear memory an instance may use.
+    pub memory_bytes: usize,
+}
+
+impl TransformKeys {
+    fn from_query(q: &Query<'_>) -> Result<Option<TransformKeys>, RequestError> {
+        let module = match q.get("transform") {
+            None => {
+                for key in [
+                    "transform_config",
+                    "transform_timeout_ms",
+                    "transform_memory_mb",
+                ] {
+                    if q.get(key).is_some() {
+                        return Err(RequestError::WithoutTransform { key });
+                    }
+                }
+                return Ok(None);
+            }
+            Some("") => return Err(RequestError::EmptyKey { key: "transform" }),
+            Some(m) => m.to_owned(),
+        };
+        let config = match q.get("transform_config") {
+            None => Vec::new(),
+            Some(c) => decode_transform_config(c)
+                .map_err(|reason| RequestError::TransformConfig { reason })?,
+        };
+        let bounded =
+            |key: &'static str, default: u64, max: u64, want: &'static str| match q.get(key) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if (1..=max).contains(&n) => Ok(n),
+                    _ => Err(RequestError::BadNumber {
+                        key,
+                        value: v.to_owned(),
+                        want,
+                    }),
+                },
+            };
+        let timeout_ms = bounded(
+            "transform_timeout_ms",
+            DEFAULT_TRANSFORM_TIMEOUT_MS,
+            MAX_TRANSFORM_TIMEOUT_MS,
+            "a number of milliseconds (1 to 3600000)",
+        )?;
+        let memory_mb = bounded(
+            "transform_memory_mb",
+            DEFAULT_TRANSFORM_MEMORY_MB,
+            MAX_TRANSFORM_MEMORY_MB,
+            "a number of MiB (1 to 4096)",
+        )?;
+        Ok(Some(TransformKeys {
+            module,
+            config,
+            timeout: Duration::from_millis(timeout_ms),
+            memory_bytes: usize::try_from(memory_mb << 20).unwrap_or(usize::MAX),
+        }))
+    }
 }
 
 impl ReadQuery {
@@ -344,6 +443,7 @@ impl ReadQuery {
             wait,
             error_limit,
             format: FormatKeys::from_query(&q),
+            transform: TransformKeys::from_query(&q)?,
         })
     }
 }
@@ -570,6 +670,60 @@ mod tests {
             ..FormatKeys::default()
         };
         assert!(matches!(bad.resolve(None), Err(RequestError::Csv(_))));
+    }
+
+    #[test]
+    fn transform_keys() {
+        assert_eq!(ReadQuery::parse("group=g").unwrap().transform, None);
+        let q = ReadQuery::parse("group=g&transform=json_fields.wasm").unwrap();
+        assert_eq!(
+            q.transform,
+            Some(TransformKeys {
+                module: "json_fields.wasm".into(),
+                config: Vec::new(),
+                timeout: Duration::from_millis(DEFAULT_TRANSFORM_TIMEOUT_MS),
+                memory_bytes: 256 << 20,
+            })
+        );
+        let config = vec![
+            ("fields".to_owned(), "a=1&b=2".to_owned()),
+            ("note".to_owned(), "100% grün".to_owned()),
+        ];
+        let text = format!(
+            "group=g&transform=sub/m.wasm&transform_config={}&transform_timeout_ms=50&\
+             transform_memory_mb=16",
+            formats::encode_transform_config(&config)
+        );
+        let t = ReadQuery::parse(&text).unwrap().transform.unwrap();
+        assert_eq!(t.module, "sub/m.wasm");
+        assert_eq!(t.config, config);
+        assert_eq!(t.timeout, Duration::from_millis(50));
+        assert_eq!(t.memory_bytes, 16 << 20);
+        assert_eq!(
+            err("group=g&transform="),
+            "query key \"transform\" is empty"
+        );
+        assert_eq!(
+            err("group=g&transform_timeout_ms=5"),
+            "query key \"transform_timeout_ms\" needs query key \"transform\" (the module to run)"
+        );
+        assert!(err("group=g&transform_config=%7B%7D").contains("needs query key \"transform\""));
+        assert_eq!(
+            err("group=g&transform=m.wasm&transform_timeout_ms=0"),
+            "query key \"transform_timeout_ms\": \"0\" is not a number of milliseconds (1 to \
+             3600000)"
+        );
+        assert!(
+            err("group=g&transform=m.wasm&transform_memory_mb=5000")
+                .contains("\"5000\" is not a number of MiB (1 to 4096)")
+        );
+        assert!(err("group=g&transform=m.wasm&transform_memory_mb=-1").contains("MiB"));
+        let e = err("group=g&transform=m.wasm&transform_config=%7B%22a%22%3A1%7D");
+        assert!(
+            e.starts_with("query key \"transform_config\": not a JSON object of string values"),
+            "{e}"
+        );
+        assert!(err("group=g&transform=m.wasm&transform_config=%7").contains("percent escape"));
     }
 
     #[test]

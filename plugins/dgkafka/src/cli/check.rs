@@ -12,14 +12,20 @@ Prints the last offset recorded in kafka.output.offset_table per partition for
 kafka.input.consumer_group and kafka.input.topic (the seed's [Last recorded offset]).
 For the whole history, query kafka.output.offset_table itself. [Offset from Kafka] is the
 group's committed offset (-1001: none) and the latest offset per partition, read through
-the xdrive mount dgkafka.xdrive_offset_endpoint (xdr_kafkaoffset); when that fails, the
-database half is still printed and the reason follows the heading (exit code 0: the
-database is the source of truth).
+the xdrive mount dgkafka.xdrive_offset_endpoint (xdr_kafkaoffset). [Lag] (ours) is, per
+partition, Kafka's latest offset minus the last recorded next offset: the messages not
+loaded yet; `-` where no offset is recorded (load starts such a partition at the group's
+committed offset in Kafka, else at the earliest).
+
+Exits 1 when the database or Kafka (xdrive, its brokers) cannot be reached; when only
+Kafka cannot, the database half is printed first and the reason follows the
+[Offset from Kafka] heading.
 
 With --json, one object: {\"database\", \"topic\", \"group\", \"last_recorded\": [{\"group\",
 \"topic\", \"partition\", \"committed\", \"latest\", \"start\", \"end\"}], \"offset_from_kafka\":
 [{\"group\", \"topic\", \"partition\", \"committed\", \"latest\", \"timestamp\"}] or null,
-\"offset_from_kafka_error\": null or the reason}; times are UTC.
+\"offset_from_kafka_error\": null or the reason, \"lag\": [{\"partition\", \"recorded\",
+\"latest\", \"lag\"}] (null for unknown) or null}; times are UTC.
 
 Example:
   dgkafka check dgkafka.toml")]
@@ -33,25 +39,26 @@ pub struct CheckArgs {
 
 pub async fn run(args: CheckArgs) -> Result<()> {
     let config = config::load(&args.config)?;
-    let rows = check::last_recorded(&config)
-        .await
-        .with_context(|| format!("dgkafka check {}", args.config.display()))?;
+    let context = || format!("dgkafka check {}", args.config.display());
+    let rows = check::last_recorded(&config).await.with_context(context)?;
     let input = &config.kafka.input;
     let xdrive = xdrive::Client::new(
         config.dgkafka.xdrive_host.clone(),
         config.dgkafka.xdrive_port,
     );
-    let kafka = kafka_offsets::read(
+    let kafka = kafka_offsets::read_patiently(
         &xdrive,
         &config.dgkafka.xdrive_offset_endpoint,
         &input.consumer_group,
         &input.topic,
+        dgkafka::setup::KAFKA_PATIENCE,
     )
     .await;
     let kafka_error = kafka
         .as_ref()
         .err()
         .map(|e| format!("{e}{}", source_chain(e)));
+    let lag = kafka.as_ref().ok().map(|k| check::lag(&rows, k));
     if args.json {
         let value = serde_json::json!({
             "database": config.dgkafka.database,
@@ -60,6 +67,7 @@ pub async fn run(args: CheckArgs) -> Result<()> {
             "last_recorded": rows,
             "offset_from_kafka": kafka.as_ref().ok(),
             "offset_from_kafka_error": kafka_error,
+            "lag": lag,
         });
         println!("{value}");
     } else {
@@ -73,18 +81,20 @@ pub async fn run(args: CheckArgs) -> Result<()> {
             println!("(no batch recorded yet)");
         }
         println!("\n[Offset from Kafka]");
-        match &kafka {
-            Ok(rows) => print!("{}", kafka_offsets::format_table(rows)),
-            Err(_) => println!(
+        match (&kafka, &lag) {
+            (Ok(offsets), Some(lag)) => {
+                print!("{}", kafka_offsets::format_table(offsets));
+                println!("\n[Lag]");
+                print!("{}", check::format_lag_table(lag));
+            }
+            _ => println!(
                 "cannot read: {}",
                 kafka_error.as_deref().unwrap_or_default()
             ),
         }
     }
-    if let Some(reason) = &kafka_error {
-        // The database half, the source of truth, was shown; the Kafka half is a report.
-        tracing::warn!(reason = %reason, "Cannot read the offsets from Kafka.");
-    }
+    // The database half was shown; an unreachable Kafka still fails the command.
+    kafka.with_context(context)?;
     Ok(())
 }
 

@@ -10,8 +10,11 @@ use dgkafka::{config, setup};
 #[command(after_help = "\
 Checks that the database is reachable, that kafka.output.output_table exists, that every
 kafka.input.columns type is known and every kafka.output.mappings target is a column of
-the output table; then creates kafka.output.offset_table (and kafka.output.error_table)
-if missing. Running it again changes nothing.
+the output table; that xdrive answers at dgkafka.xdrive_host:xdrive_port, that its mount
+dgkafka.xdrive_offset_endpoint reaches the brokers, and that kafka.input.topic exists
+with kafka.input.partition_num partitions (what load checks before its first batch);
+then creates kafka.output.offset_table (and kafka.output.error_table) if missing. A
+failed check names the key to fix and creates nothing. Running it again changes nothing.
 
 Example:
   dgkafka setup dgkafka.toml")]

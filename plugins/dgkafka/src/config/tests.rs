@@ -660,6 +660,198 @@ fn transform_section_is_kept() {
     assert_eq!(empty.validate().unwrap_err().key, "kafka.transform.module");
 }
 
+fn with_transform(body: &str) -> String {
+    format!("{MINIMAL}\n[kafka.transform]\n{body}\n")
+}
+
+#[test]
+fn transform_limits_have_defaults_and_are_checked() {
+    let config = Config::parse(&with_transform("module = \"m.wasm\"")).unwrap();
+    config.validate().unwrap();
+    let transform = config.kafka.transform.as_ref().unwrap();
+    assert_eq!(transform.batch_timeout_ms, 10_000);
+    assert_eq!(transform.memory_limit_mb, 256);
+    assert_eq!(transform.memory_bytes(), 256 << 20);
+    assert_eq!(
+        transform.batch_timeout(),
+        std::time::Duration::from_secs(10)
+    );
+
+    let set = Config::parse(&with_transform(
+        "module = \"m.wasm\"\nbatch_timeout_ms = 50\nmemory_limit_mb = 16",
+    ))
+    .unwrap();
+    set.validate().unwrap();
+    let transform = set.kafka.transform.as_ref().unwrap();
+    assert_eq!(
+        (transform.batch_timeout_ms, transform.memory_limit_mb),
+        (50, 16)
+    );
+
+    for (body, key) in [
+        ("batch_timeout_ms = 0", "kafka.transform.batch_timeout_ms"),
+        (
+            "batch_timeout_ms = 3600001",
+            "kafka.transform.batch_timeout_ms",
+        ),
+        ("memory_limit_mb = 0", "kafka.transform.memory_limit_mb"),
+        ("memory_limit_mb = 4097", "kafka.transform.memory_limit_mb"),
+    ] {
+        let config =
+            Config::parse(&with_transform(&format!("module = \"m.wasm\"\n{body}"))).unwrap();
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.key, key, "{body}: {err}");
+    }
+    // A negative number is a type error naming the key.
+    let (key, _) = parse_err(&with_transform("module = \"m.wasm\"\nmemory_limit_mb = -1"));
+    assert_eq!(key, "kafka.transform.memory_limit_mb");
+}
+
+#[test]
+fn transform_module_stays_inside_the_transforms_dir() {
+    for module in ["json_fields.wasm", "sub/mask.wasm", "./m.wasm"] {
+        let config = Config::parse(&with_transform(&format!("module = \"{module}\""))).unwrap();
+        config
+            .validate()
+            .unwrap_or_else(|e| panic!("{module}: {e}"));
+    }
+    for module in [
+        "/abs/m.wasm",
+        "../m.wasm",
+        "a/../../m.wasm",
+        "a&b.wasm",
+        " m.wasm",
+    ] {
+        let config = Config::parse(&with_transform(&format!("module = \"{module}\""))).unwrap();
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.key, "kafka.transform.module", "{module}: {err}");
+    }
+}
+
+#[test]
+fn transform_config_becomes_string_pairs() {
+    let config = Config::parse(&with_transform(
+        r#"module = "m.wasm"
+[kafka.transform.config]
+name = "a b"
+list = "x, y"
+level = 2
+ratio = 0.5
+whole = 1.0
+on = true
+when = 1979-05-27T07:32:00Z
+fields = ["phone", "address, street"]
+mixed = [1, "x", false]
+deep = [[1, 2], []]
+empty = []"#,
+    ))
+    .unwrap();
+    config.validate().unwrap();
+    let pairs = config
+        .kafka
+        .transform
+        .as_ref()
+        .unwrap()
+        .config_pairs()
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("deep", "[[1, 2], []]"),
+            ("empty", "[]"),
+            ("fields", r#"["phone", "address, street"]"#),
+            ("level", "2"),
+            ("list", "x, y"),
+            ("mixed", r#"[1, "x", false]"#),
+            ("name", "a b"),
+            ("on", "true"),
+            ("ratio", "0.5"),
+            ("when", "1979-05-27T07:32:00Z"),
+            ("whole", "1.0"),
+        ]
+    );
+}
+
+#[test]
+fn transform_config_refuses_tables() {
+    for (body, key) in [
+        (
+            "[kafka.transform.config.nested]\na = 1",
+            "kafka.transform.config.nested",
+        ),
+        (
+            "[kafka.transform.config]\ninline = { a = 1 }",
+            "kafka.transform.config.inline",
+        ),
+        (
+            "[kafka.transform.config]\ntables = [1, [{ a = 1 }]]",
+            "kafka.transform.config.tables",
+        ),
+    ] {
+        let text = with_transform(&format!("module = \"m.wasm\"\n{body}"));
+        let config = Config::parse(&text).unwrap_or_else(|e| panic!("{body}: {e}"));
+        let err = config.validate().unwrap_err();
+        assert_eq!(err.key, key, "{body}: {err}");
+        assert!(err.message.contains("table"), "{err}");
+        assert_eq!(
+            config
+                .kafka
+                .transform
+                .as_ref()
+                .unwrap()
+                .config_pairs()
+                .unwrap_err()
+                .key,
+            key
+        );
+    }
+}
+
+#[test]
+fn a_transform_frees_json_and_binary_from_their_single_column() {
+    let columns = "[[kafka.input.columns]]\nname = \"id\"\ntype = \"integer\"\n[[kafka.input.columns]]\nname = \"name\"\ntype = \"text\"\n";
+    let json = MINIMAL.replace(
+        "partition_num = 4\n",
+        &format!("partition_num = 4\n{columns}"),
+    );
+    let plain = Config::parse(&json).unwrap();
+    assert_eq!(plain.validate().unwrap_err().key, "kafka.input.columns");
+    let transformed =
+        Config::parse(&format!("{json}\n[kafka.transform]\nmodule = \"j.wasm\"\n")).unwrap();
+    transformed.validate().unwrap();
+    assert_eq!(transformed.columns().len(), 2);
+    let binary = format!(
+        "{}\n[kafka.transform]\nmodule = \"j.wasm\"\n",
+        json.replace("format = \"json\"", "format = \"binary\"")
+    );
+    Config::parse(&binary).unwrap().validate().unwrap();
+}
+
+#[test]
+fn the_transform_example_parses_and_sends_its_config() {
+    let text = include_str!("../../../../examples/transform/dgkafka.toml");
+    let config = Config::parse(text).unwrap();
+    config.validate().unwrap();
+    let transform = config.kafka.transform.as_ref().unwrap();
+    assert_eq!(transform.module, "json_fields.wasm");
+    assert_eq!(
+        (transform.batch_timeout_ms, transform.memory_limit_mb),
+        (10_000, 256)
+    );
+    assert_eq!(
+        transform.config_pairs().unwrap(),
+        [(
+            "fields".to_owned(),
+            "cust_id=customer_id, field2=some_intfield*0.075, j2=some_intfield".to_owned()
+        )]
+    );
+    assert_eq!(config.columns().len(), 3);
+}
+
 #[test]
 fn load_names_the_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -701,6 +701,90 @@ fn many_pages_make_one_stream_and_the_encoder_is_reusable() {
 }
 
 #[test]
+fn rows_and_columns_of_a_page_encode_as_a_page_of_just_them() {
+    // A page as xdr_kafka sends it: bookkeeping columns around the loaded ones, and rows
+    // that are not data.
+    let wide = schema(&[
+        ("kind", SpqType::Int32),
+        ("t", SpqType::Cstr),
+        ("extra", SpqType::Bytea),
+        ("n", SpqType::Int64),
+    ]);
+    let texts: Vec<String> = (0..12).map(|i| format!("v{i}")).collect();
+    let rows: Vec<_> = (0..12)
+        .map(|i| {
+            vec![
+                Some(Value::Int32(i32::from(i % 5 == 4))),
+                (i % 3 != 0).then(|| Value::Text(&texts[i])),
+                Some(Value::Bytea(b"raw")),
+                Some(Value::Int64(i as i64)),
+            ]
+        })
+        .collect();
+    let wide_page = page(&wide, &rows);
+    let runs = [0..4, 5..9, 10..12];
+    let narrow = schema(&[("n", SpqType::Int64), ("t", SpqType::Cstr)]);
+    let pg = [PgType::Int8, PgType::Text];
+
+    let mut enc = BinaryCopyEncoder::for_schema(&narrow, &pg).unwrap();
+    let mut got = BytesMut::new();
+    for run in runs.clone() {
+        let n = run.len();
+        assert_eq!(
+            enc.encode_rows(&wide_page, &[3, 1], run, &mut got).unwrap(),
+            n
+        );
+    }
+    assert_eq!(enc.finish(&mut got), 10);
+
+    let kept: Vec<_> = runs
+        .iter()
+        .flat_map(|r| r.clone())
+        .map(|i| vec![rows[i][3], rows[i][1]])
+        .collect();
+    let mut want = BytesMut::new();
+    enc.encode_page(&page(&narrow, &kept), &mut want).unwrap();
+    enc.finish(&mut want);
+    assert_eq!(got, want);
+
+    // Columns of other types, columns and rows the page does not have.
+    let err = enc
+        .encode_rows(&wide_page, &[2, 1], 0..1, &mut got)
+        .unwrap_err();
+    assert!(
+        matches!(err, CopyError::PageColumn { index: 0, .. }),
+        "{err:?}"
+    );
+    let err = enc
+        .encode_rows(&wide_page, &[3, 9], 0..1, &mut got)
+        .unwrap_err();
+    assert!(
+        matches!(err, CopyError::PageColumnIndex { index: 9, ncol: 4 }),
+        "{err:?}"
+    );
+    let err = enc
+        .encode_rows(&wide_page, &[3, 1], 10..13, &mut got)
+        .unwrap_err();
+    assert!(
+        matches!(err, CopyError::PageRows { nrow: 12, .. }),
+        "{err:?}"
+    );
+    let err = enc
+        .encode_rows(&wide_page, &[3], 0..1, &mut got)
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CopyError::PageColumnCount {
+                got: 1,
+                expected: 2
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
 fn all_null_columns_and_wide_rows() {
     // A column whose carrier is empty because every row is NULL.
     let s = schema(&[("a", SpqType::Int32), ("b", SpqType::Cstr)]);

@@ -1,16 +1,20 @@
 //! One batch's read from `xdr_kafka`: the request (columns, projection, query) and the
-//! split of the returned rows by `__dg_kind` into data pages, error rows and positions.
+//! split of the returned rows by `__dg_kind` into data rows, error rows and positions.
+//! The data rows stay in the pages as they arrived (their values are ranges of the
+//! received frames); the COPY encodes them from there ([`BatchRead::data`]).
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use xdrive::{Client, ReadSpec};
 use xdrive_proto::message::CsvSpec;
-use xdrive_proto::page::{PageBuilder, PageLimits, PageReader, Value};
+use xdrive_proto::page::{PageReader, Value};
 use xdrive_proto::schema::{Column, Schema};
 use xdrive_proto::spq::SpqType;
 
 use super::LoadError;
-use crate::config::{Config, ErrorLimit, Format};
+use crate::config::{Config, ErrorLimit, Format, Transform};
+use crate::copy::PageRows;
 use crate::ident::Ident;
 
 const KIND: &str = "__dg_kind";
@@ -33,11 +37,21 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// A page from `xdr_kafka` that holds data rows, and where they are.
+#[derive(Debug)]
+pub struct DataPage {
+    pub page: PageReader,
+    /// The page's columns that are loaded, in the order of the loaded input columns.
+    pub columns: Vec<usize>,
+    /// The runs of data rows (the other rows are error and position rows).
+    pub runs: Vec<Range<usize>>,
+}
+
 /// What one read returned.
 #[derive(Debug, Default)]
 pub struct BatchRead {
-    /// The data rows, as pages of the loaded input columns only.
-    pub pages: Vec<PageReader>,
+    /// The pages holding data rows.
+    pub pages: Vec<DataPage>,
     /// Data rows in all.
     pub rows: u64,
     /// Data rows per partition.
@@ -45,6 +59,19 @@ pub struct BatchRead {
     pub errors: Vec<RowError>,
     /// Per partition read: the next offset to read.
     pub positions: BTreeMap<i32, i64>,
+}
+
+impl BatchRead {
+    /// The data rows, as parts of pages for [`crate::copy::CopyTarget::copy_rows`].
+    pub fn data(&self) -> impl Iterator<Item = PageRows<'_>> {
+        self.pages.iter().flat_map(|p| {
+            p.runs.iter().map(|rows| PageRows {
+                page: &p.page,
+                columns: &p.columns,
+                rows: rows.clone(),
+            })
+        })
+    }
 }
 
 /// The parts of every read request that do not change between batches.
@@ -63,6 +90,8 @@ pub struct ReadPlan {
     limit: i64,
     timeout: i64,
     error_limit: Option<u64>,
+    /// `&transform=...&transform_config=...&...` with `[kafka.transform]`, else empty.
+    transform_query: String,
 }
 
 impl ReadPlan {
@@ -140,6 +169,10 @@ impl ReadPlan {
                     rows.floor() as u64
                 }
             });
+        let transform_query = match &config.kafka.transform {
+            Some(transform) => transform_query(transform)?,
+            None => String::new(),
+        };
         Ok(ReadPlan {
             path: format!("/{}/{}", config.dgkafka.xdrive_kafka_endpoint, input.topic),
             format: format.to_owned(),
@@ -151,6 +184,7 @@ impl ReadPlan {
             limit: max_row,
             timeout: config.kafka.commit.minimal_interval,
             error_limit,
+            transform_query,
         })
     }
 
@@ -170,6 +204,7 @@ impl ReadPlan {
         if let Some(limit) = self.error_limit {
             query.push_str(&format!("&error_limit={limit}"));
         }
+        query.push_str(&self.transform_query);
         query
     }
 
@@ -192,34 +227,19 @@ impl ReadPlan {
             .await
             .map_err(|e| LoadError::Read(Box::new(e)))?;
         let mut out = BatchRead::default();
-        let mut builder = PageBuilder::new(self.data_schema.clone(), PageLimits::default());
         while let Some(page) = stream
             .next_page()
             .await
             .map_err(|e| LoadError::Read(Box::new(e)))?
         {
-            self.split_page(&page, &mut builder, &mut out)?;
+            self.split_page(page, &mut out)?;
         }
-        self.flush(&mut builder, &mut out)?;
         Ok(out)
     }
 
-    fn flush(&self, builder: &mut PageBuilder, out: &mut BatchRead) -> Result<(), LoadError> {
-        if builder.is_empty() {
-            return Ok(());
-        }
-        let xcols = builder.finish().map_err(page_error)?;
-        out.pages
-            .push(PageReader::new(&self.data_schema, xcols).map_err(page_error)?);
-        Ok(())
-    }
-
-    fn split_page(
-        &self,
-        page: &PageReader,
-        builder: &mut PageBuilder,
-        out: &mut BatchRead,
-    ) -> Result<(), LoadError> {
+    /// Sorts `page`'s rows: data rows are counted and kept in place (the page is kept
+    /// when it has any), error rows and positions are taken out.
+    fn split_page(&self, page: PageReader, out: &mut BatchRead) -> Result<(), LoadError> {
         let schema = page.schema();
         let index = |name: &str| {
             schema.index_of(name).ok_or_else(|| {
@@ -244,21 +264,17 @@ impl ReadPlan {
             Some(Value::Int32(v)) => Some(v),
             _ => None,
         };
+        let mut runs: Vec<Range<usize>> = Vec::new();
         for row in 0..page.nrow() {
             match int32(kind, row) {
                 Some(KIND_DATA) => {
-                    for &col in &data {
-                        builder
-                            .push_opt(page.column(col).get(row))
-                            .map_err(page_error)?;
+                    match runs.last_mut() {
+                        Some(run) if run.end == row => run.end += 1,
+                        _ => runs.push(row..row + 1),
                     }
-                    builder.end_row().map_err(page_error)?;
                     out.rows += 1;
                     if let Some(p) = int32(kpart, row) {
                         *out.rows_per_partition.entry(p).or_default() += 1;
-                    }
-                    if builder.is_full() {
-                        self.flush(builder, out)?;
                     }
                 }
                 Some(k @ (KIND_ERROR | KIND_POSITION)) => {
@@ -296,12 +312,30 @@ impl ReadPlan {
                 }
             }
         }
+        if !runs.is_empty() {
+            out.pages.push(DataPage {
+                page,
+                columns: data,
+                runs,
+            });
+        }
         Ok(())
     }
 }
 
-fn page_error(e: xdrive_proto::page::PageError) -> LoadError {
-    LoadError::Protocol(format!("cannot rebuild a page of data rows: {e}"))
+/// The read query keys of `[kafka.transform]`: the module (relative to the mount's
+/// `--transforms-dir`), its config pairs encoded for the query, and its limits.
+fn transform_query(transform: &Transform) -> Result<String, LoadError> {
+    let pairs = transform
+        .config_pairs()
+        .map_err(|e| LoadError::config(e.key, e.message))?;
+    Ok(format!(
+        "&transform={}&transform_config={}&transform_timeout_ms={}&transform_memory_mb={}",
+        transform.module,
+        formats::encode_transform_config(&pairs),
+        transform.batch_timeout_ms,
+        transform.memory_limit_mb,
+    ))
 }
 
 #[cfg(test)]
@@ -375,6 +409,57 @@ max_row = 200
         );
         let plain = ReadPlan::new(&config("")).unwrap();
         assert!(!plain.query(&[0]).contains("error_limit"));
+    }
+
+    #[test]
+    fn a_transform_adds_its_keys_to_the_query() {
+        let plain = ReadPlan::new(&config("")).unwrap();
+        assert!(!plain.query(&[0]).contains("transform"));
+
+        let mut with = config("");
+        with.kafka.transform = Some(Transform {
+            module: "sub/mask.wasm".into(),
+            config: toml::from_str("fields = [\"phone\", \"address\"]\nkeep = 4").unwrap(),
+            batch_timeout_ms: 250,
+            memory_limit_mb: 64,
+        });
+        with.validate().unwrap();
+        let plan = ReadPlan::new(&with).unwrap();
+        let query = plan.query(&[5, -1, -2]);
+        let pairs = [
+            ("fields".to_owned(), r#"["phone", "address"]"#.to_owned()),
+            ("keep".to_owned(), "4".to_owned()),
+        ];
+        assert_eq!(
+            query,
+            format!(
+                "group=dggrp&start=5,-1,-2&limit=200&timeout=-1&transform=sub/mask.wasm\
+                 &transform_config={}&transform_timeout_ms=250&transform_memory_mb=64",
+                formats::encode_transform_config(&pairs)
+            )
+        );
+        // The query still parses as the plugin parses it, one value per key.
+        let parsed = xdrive_proto::query::parse(&query).unwrap();
+        assert_eq!(parsed.get("transform"), Some("sub/mask.wasm"));
+        assert_eq!(parsed.get("transform_memory_mb"), Some("64"));
+        // With a transform the loaded columns are still kafka.input.columns.
+        assert_eq!(plan.data_schema.len(), 1);
+    }
+
+    #[test]
+    fn a_transform_config_the_query_cannot_carry_names_its_key() {
+        let mut with = config("");
+        with.kafka.transform = Some(Transform {
+            module: "m.wasm".into(),
+            config: toml::from_str("t = { a = 1 }").unwrap(),
+            batch_timeout_ms: 250,
+            memory_limit_mb: 64,
+        });
+        let err = ReadPlan::new(&with).unwrap_err();
+        assert!(
+            err.to_string().starts_with("kafka.transform.config.t: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -188,7 +188,7 @@ impl Sink {
             .map_err(sql_error("starting the batch's transaction"))?;
         if batch.rows > 0 {
             self.copy
-                .copy_pages(&tx, &batch.pages)
+                .copy_rows(&tx, batch.data())
                 .await
                 .map_err(LoadError::Copy)?;
             if let Some((sql, mappings)) = &self.insert {

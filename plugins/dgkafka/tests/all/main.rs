@@ -9,8 +9,10 @@ mod copy;
 mod exactly_once;
 mod load;
 mod pg_tls;
+mod progress;
 mod setup;
 mod tls;
+mod transform;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -236,7 +236,9 @@ async fn setup_and_check_over_verify_full_with_a_client_certificate() {
             env().pg_client_key.display()
         )
     };
-    let text = csv_config(&output, &offsets, "");
+    // setup and check reach Kafka too (through xdrive).
+    let kafka = crate::setup::KafkaSide::new(3);
+    let text = kafka.config(&csv_config(&output, &offsets, ""));
     assert!(text.contains("sslmode = \"disable\""));
 
     let config =

@@ -1,9 +1,52 @@
-//! `dgkafka setup` run as a binary against the test PostgreSQL.
+//! `dgkafka setup` run as a binary against the test PostgreSQL, the broker and a real
+//! xdrive with the seed's mounts.
 
-use dgkafka_testkit::{pg, unique_name};
+use std::net::TcpListener;
+
+use dgkafka_testkit::xdrive::XdriveServer;
+use dgkafka_testkit::{create_topic, pg, unique_name};
 use tokio_postgres::Client;
 
 use crate::{csv_config, dgkafka, write_config};
+
+/// What a setup that succeeds needs on the Kafka side: a topic of its own with
+/// `partitions` partitions, and an xdrive with the seed's mounts (`kafka`, `kafkaoffset`).
+pub(crate) struct KafkaSide {
+    pub topic: String,
+    pub server: XdriveServer,
+}
+
+impl KafkaSide {
+    pub fn new(partitions: i32) -> KafkaSide {
+        let topic = unique_name("setup");
+        create_topic(&topic, partitions);
+        KafkaSide {
+            topic,
+            server: crate::load::xdrive(),
+        }
+    }
+
+    /// `text` (a [`csv_config`]) pointing at this xdrive and topic.
+    pub fn config(&self, text: &str) -> String {
+        point_at(text, self.server.addr().port(), &self.topic)
+    }
+}
+
+/// A [`csv_config`] text with another xdrive port and topic.
+pub(crate) fn point_at(text: &str, xdrive_port: u16, topic: &str) -> String {
+    assert!(text.contains("xdrive_port = 7171\n") && text.contains("topic = \"customer\"\n"));
+    text.replace(
+        "xdrive_port = 7171\n",
+        &format!("xdrive_port = {xdrive_port}\n"),
+    )
+    .replace("topic = \"customer\"\n", &format!("topic = \"{topic}\"\n"))
+}
+
+/// A loopback port nothing listens on (bound, then closed).
+pub(crate) fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("its address").port()
+}
 
 const CUSTOMER: &str = "(c_custkey integer, c_name varchar(25), c_acctbal double precision)";
 
@@ -52,14 +95,21 @@ async fn setup_creates_the_offset_table_and_a_second_run_changes_nothing() {
     let output = unique_name("customer");
     let offsets = unique_name("offsets");
     create_output(&client, &output).await;
-    let config = write_config(&csv_config(&output, &offsets, ""));
+    let kafka = KafkaSide::new(3);
+    let config = write_config(&kafka.config(&csv_config(&output, &offsets, "")));
 
     let first = dgkafka(&["setup"], Some(&config.path));
     assert_eq!(first.code, 0, "{first:?}");
     assert!(
-        first
-            .stdout
-            .starts_with("Database = dgkafka, Topic = customer, Group = dggrp"),
+        first.stdout.starts_with(&format!(
+            "Database = dgkafka, Topic = {}, Group = dggrp",
+            kafka.topic
+        )),
+        "{first:?}"
+    );
+    assert!(
+        line(&first.stdout, "kafka.input.topic")
+            .ends_with(" exists with 3 partitions, as kafka.input.partition_num says"),
         "{first:?}"
     );
     assert!(
@@ -219,7 +269,8 @@ key = "((jdata->>'some_intfield')::numeric * .075)::decimal"
 name = "j1, j2"
 key = "(udf_parse_json(jdata)).*"
 "#;
-    let ok = write_config(&json(seed_mappings));
+    let kafka = KafkaSide::new(3);
+    let ok = write_config(&kafka.config(&json(seed_mappings)));
     let run = dgkafka(&["setup"], Some(&ok.path));
     assert_eq!(run.code, 0, "{run:?}");
 
@@ -263,7 +314,8 @@ async fn an_input_column_the_output_table_lacks_is_named_without_mappings() {
         "type = \"double precision\"",
         "type = \"double precision\"\nignored = true",
     );
-    let config = write_config(&ignored);
+    let kafka = KafkaSide::new(3);
+    let config = write_config(&kafka.config(&ignored));
     let run = dgkafka(&["setup"], Some(&config.path));
     assert_eq!(run.code, 0, "{run:?}");
 }
@@ -302,7 +354,8 @@ async fn schema_qualified_names_are_created_in_their_schema() {
     let error_name = unique_name("Kafka_Errors");
     let errors = format!("error_table = \"\\\"{schema}\\\".{error_name}\"\nerror_limit = \"5%\"");
     let error_table = format!("\"{schema}\".{}", error_name.to_lowercase());
-    let config = write_config(&csv_config(&toml_output, &toml_offsets, &errors));
+    let kafka = KafkaSide::new(3);
+    let config = write_config(&kafka.config(&csv_config(&toml_output, &toml_offsets, &errors)));
     let run = dgkafka(&["setup"], Some(&config.path));
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
@@ -380,6 +433,139 @@ async fn an_existing_offset_table_of_another_shape_is_refused() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("kafka.output.offset_table"), "{run:?}");
     assert!(run.stderr.contains("\"partition_number\""), "{run:?}");
+}
+
+#[tokio::test]
+async fn a_partition_num_that_differs_from_the_topic_names_the_key_and_creates_nothing() {
+    let _services = crate::shared_services().await;
+    let client = pg::connect().await;
+    let output = unique_name("customer");
+    let offsets = unique_name("offsets");
+    create_output(&client, &output).await;
+    // partition_num = 3 in the config; the topic has 2.
+    let kafka = KafkaSide::new(2);
+    let config = write_config(&kafka.config(&csv_config(&output, &offsets, "")));
+    let run = dgkafka(&["setup"], Some(&config.path));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "kafka.input.partition_num is 3, but topic `{}` has 2 partitions",
+            kafka.topic
+        )),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains("set kafka.input.partition_num = 2 in dgkafka.toml"),
+        "{run:?}"
+    );
+    assert!(
+        !exists(&client, &offsets).await,
+        "a failed setup creates nothing"
+    );
+
+    // The same check `load` makes before its first batch.
+    let load = dgkafka(&["load", "-quit-at-eof"], Some(&config.path));
+    assert_eq!(load.code, 1, "{load:?}");
+    assert!(
+        load.stderr
+            .contains("kafka.input.partition_num is 3, but topic"),
+        "{load:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_xdrive_names_the_keys_and_says_what_to_do() {
+    let _services = crate::shared_services().await;
+    let client = pg::connect().await;
+    let output = unique_name("customer");
+    let offsets = unique_name("offsets");
+    create_output(&client, &output).await;
+    let port = closed_port();
+    let text = point_at(&csv_config(&output, &offsets, ""), port, "customer");
+    let config = write_config(&text);
+    let run = dgkafka(&["setup"], Some(&config.path));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "dgkafka.xdrive_host, dgkafka.xdrive_port: no xdrive answers at 127.0.0.1:{port}"
+        )),
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("start xdrive"), "{run:?}");
+    assert!(
+        !exists(&client, &offsets).await,
+        "a failed setup creates nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_topic_or_mount_names_the_key() {
+    let _services = crate::shared_services().await;
+    let client = pg::connect().await;
+    let output = unique_name("customer");
+    create_output(&client, &output).await;
+    let kafka = KafkaSide::new(3);
+    let port = kafka.server.addr().port();
+
+    let absent = unique_name("absent");
+    let text = point_at(
+        &csv_config(&output, &unique_name("offsets"), ""),
+        port,
+        &absent,
+    );
+    let run = dgkafka(&["setup"], Some(&write_config(&text).path));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "kafka.input.topic: topic `{absent}` does not exist in Kafka"
+        )),
+        "{run:?}"
+    );
+
+    let text = kafka
+        .config(&csv_config(&output, &unique_name("offsets"), ""))
+        .replace(
+            "xdrive_port = ",
+            "xdrive_offset_endpoint = \"nosuchmount\"\nxdrive_port = ",
+        );
+    let run = dgkafka(&["setup"], Some(&write_config(&text).path));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("dgkafka.xdrive_offset_endpoint: the xdrive at 127.0.0.1:")
+            && run.stderr.contains("has no mount `nosuchmount`"),
+        "{run:?}"
+    );
+}
+
+#[tokio::test]
+async fn unreachable_brokers_name_the_mount_and_its_broker_list() {
+    let _services = crate::shared_services().await;
+    let client = pg::connect().await;
+    let output = unique_name("customer");
+    create_output(&client, &output).await;
+    // The offset plugin's brokers: a closed port. It gives up after its 10 s metadata
+    // timeout with "temporarily unavailable".
+    let dead = format!("127.0.0.1:{}", closed_port());
+    let server = XdriveServer::start(&[dgkafka_testkit::xdrive::Mount::plugin(
+        "kafkaoffset",
+        "xdr_kafkaoffset/xdr_kafkaoffset",
+        dgkafka_testkit::xdrive::workspace_binary("xdr_kafkaoffset", "xdr_kafkaoffset"),
+        [dead],
+    )]);
+    let text = point_at(
+        &csv_config(&output, &unique_name("offsets"), ""),
+        server.addr().port(),
+        "customer",
+    );
+    let run = dgkafka(&["setup"], Some(&write_config(&text).path));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("xdrive.toml [[xdrive.mount]] `kafkaoffset` argv (the brokers): the Kafka brokers do not answer"),
+        "{run:?}"
+    );
 }
 
 #[test]

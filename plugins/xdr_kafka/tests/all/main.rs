@@ -6,6 +6,7 @@ mod ranges;
 mod roundtrip;
 mod ssl;
 mod transactions;
+mod transforms;
 
 use std::future::Future;
 use std::time::Duration;
