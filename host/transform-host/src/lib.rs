@@ -1,11 +1,17 @@
 //! The host side of `wit/transform.wit`: loads a transform component, checks what it
 //! imports, instantiates it with limits, and runs batches of rows through it.
 //!
-//! ```ignore
-//! let engine = TransformEngine::new(EngineOptions { cache_dir: Some(dir), ..Default::default() })?; // one per process
+//! ```no_run
+//! # use std::path::{Path, PathBuf};
+//! # use transform_host::*;
+//! # fn demo(dir: PathBuf, config: &[(String, String)], input_schema: &[Column],
+//! #     output_schema: &[Column], rows: &[Row]) -> Result<(), TransformError> {
+//! let engine = TransformEngine::new(EngineOptions { cache_dir: Some(dir) })?; // one per process
 //! let module = engine.load(Path::new("/transforms/mask.wasm"))?;   // import check + disk cache
-//! let mut t = module.instantiate(&config, &input_schema, &output_schema, Limits::default())?; // calls init
-//! let outcomes: Vec<Outcome> = t.run(&rows)?;   // one outcome per row, outputs checked against the output schema
+//! let mut t = module.instantiate(config, input_schema, output_schema, Limits::default())?; // calls init
+//! let outcomes: Vec<Outcome> = t.run(rows)?;   // one outcome per row, outputs checked against the output schema
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! The pieces, one job per module:

@@ -22,3 +22,15 @@ pub mod kafka_offsets;
 pub mod load;
 pub mod progress;
 pub mod setup;
+
+/// An error and its sources, `outer: inner: ...`.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -213,7 +213,7 @@ pub async fn run(
         match read {
             Ok(kafka) => break kafka,
             Err(e) if !options.quit_at_eof && e.is_brokers_unavailable() => {
-                warn!(error = %error_chain(&e), retry_in_secs = backoff.as_secs(), "Kafka is not available; retrying.");
+                warn!(error = %crate::error_chain(&e), retry_in_secs = backoff.as_secs(), "Kafka is not available; retrying.");
                 let mut shutdown = shutdown.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
@@ -532,7 +532,7 @@ impl Reader {
         if self.shared.options.quit_at_eof || !e.is_retriable() {
             return Err(e);
         }
-        warn!(reader = self.id, error = %error_chain(&e), retry_in_secs = backoff.as_secs(), "Batch failed; retrying.");
+        warn!(reader = self.id, error = %crate::error_chain(&e), retry_in_secs = backoff.as_secs(), "Batch failed; retrying.");
         let mut shutdown = self.shutdown.clone();
         tokio::select! {
             _ = tokio::time::sleep(*backoff) => {}
@@ -746,7 +746,7 @@ impl Reader {
                     Err(e) => {
                         warn!(
                             reader = id,
-                            error = %error_chain(&e),
+                            error = %crate::error_chain(&e),
                             "Committing offsets to the Kafka consumer group failed; the database \
                              has them, and they are sent again with the next mirror."
                         );
@@ -787,24 +787,12 @@ impl Reader {
             Ok(()) => self.unmirrored.clear(),
             Err(e) => warn!(
                 reader = self.id,
-                error = %error_chain(&e),
+                error = %crate::error_chain(&e),
                 "Committing offsets to the Kafka consumer group failed; the database has them, \
                  and they are sent again after the next batch."
             ),
         }
     }
-}
-
-/// An error and its sources, `outer: inner: ...`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

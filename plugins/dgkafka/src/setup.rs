@@ -306,7 +306,7 @@ fn kafka_error(config: &Config, addr: &str, e: &KafkaOffsetError) -> SetupError 
             format!(
                 "the server at {addr} does not answer as an xdrive ({}); set these keys to \
                  where xdrive listens",
-                error_chain(x)
+                crate::error_chain(x)
             ),
         ),
         Some(x) => match (x.errcode(), x.errmsg()) {
@@ -348,22 +348,10 @@ fn kafka_error(config: &Config, addr: &str, e: &KafkaOffsetError) -> SetupError 
                     ),
                 )
             }
-            _ => check("dgkafka.xdrive_offset_endpoint", error_chain(e)),
+            _ => check("dgkafka.xdrive_offset_endpoint", crate::error_chain(e)),
         },
-        None => check("dgkafka.xdrive_offset_endpoint", error_chain(e)),
+        None => check("dgkafka.xdrive_offset_endpoint", crate::error_chain(e)),
     }
-}
-
-/// An error and its sources, `outer: inner: ...`.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 fn parse_name(key: &str, text: &str) -> Result<QualifiedName, SetupError> {

@@ -8,7 +8,9 @@ use crate::csv::{CsvError, Tokenizer};
 use crate::datetime;
 use crate::error::{RowError, RowErrorKind, snippet};
 use crate::json::{JsonError, JsonValidator};
-use crate::spec::{ColumnType, DecoderSpec, Format, InputField, Meta, Source, SpecError};
+use crate::spec::{
+    ColumnType, DecoderSpec, Format, InputField, Meta, OutputColumn, Source, SpecError,
+};
 use crate::value::{self, ValueError};
 
 /// What the plugin knows of a message besides its value.
@@ -84,43 +86,7 @@ impl Decoder {
                 Reader::Binary
             }
         };
-        let mut columns = Vec::with_capacity(outputs.len());
-        for out in &outputs {
-            let spq = match out.source {
-                Source::Field(index) => {
-                    let field = fields.get(index).ok_or_else(|| SpecError::FieldIndex {
-                        column: out.name.clone(),
-                        index,
-                        count: fields.len(),
-                    })?;
-                    if field.ignored {
-                        return Err(SpecError::IgnoredField {
-                            column: out.name.clone(),
-                            field: field.name.clone(),
-                        });
-                    }
-                    field.ty.spq()
-                }
-                Source::Meta(meta, spq) => {
-                    if !meta.types().contains(&spq) {
-                        return Err(SpecError::MetaType {
-                            column: out.name.clone(),
-                            meta,
-                            spq,
-                            allowed: meta
-                                .types()
-                                .iter()
-                                .map(|t| t.pg_name())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        });
-                    }
-                    spq
-                }
-            };
-            columns.push(Column::new(out.name.clone(), spq));
-        }
-        let schema = Schema::new(columns).map_err(SpecError::Schema)?;
+        let schema = page_schema(&fields, &outputs)?;
         Ok(Decoder {
             reader,
             fields,
@@ -299,6 +265,51 @@ impl Decoder {
 fn push(page: &mut PageBuilder, value: Option<Value<'_>>) {
     page.push_opt(value)
         .expect("values match the decoder's schema");
+}
+
+/// The schema of the pages made from `fields` for `outputs`: each output column takes its
+/// field's type (an ignored field cannot be output) or a type its metadata allows.
+pub(crate) fn page_schema(
+    fields: &[InputField],
+    outputs: &[OutputColumn],
+) -> Result<Schema, SpecError> {
+    let mut columns = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        let spq = match out.source {
+            Source::Field(index) => {
+                let field = fields.get(index).ok_or_else(|| SpecError::FieldIndex {
+                    column: out.name.clone(),
+                    index,
+                    count: fields.len(),
+                })?;
+                if field.ignored {
+                    return Err(SpecError::IgnoredField {
+                        column: out.name.clone(),
+                        field: field.name.clone(),
+                    });
+                }
+                field.ty.spq()
+            }
+            Source::Meta(meta, spq) => {
+                if !meta.types().contains(&spq) {
+                    return Err(SpecError::MetaType {
+                        column: out.name.clone(),
+                        meta,
+                        spq,
+                        allowed: meta
+                            .types()
+                            .iter()
+                            .map(|t| t.pg_name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+                spq
+            }
+        };
+        columns.push(Column::new(out.name.clone(), spq));
+    }
+    Schema::new(columns).map_err(SpecError::Schema)
 }
 
 fn single_field(

@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use xdrive_proto::page::{PageBuilder, PageLimits, Value};
-use xdrive_proto::schema::{Column, Schema};
+use xdrive_proto::schema::Schema;
 use xdrive_proto::spq::{MICROS_PER_DAY, SpqType, UNIX_TO_PG_EPOCH_MICROS};
 
 use crate::csv::Tokenizer;
@@ -424,43 +424,7 @@ impl TransformOutput {
         fields: Vec<InputField>,
         outputs: Vec<OutputColumn>,
     ) -> Result<TransformOutput, SpecError> {
-        let mut columns = Vec::with_capacity(outputs.len());
-        for out in &outputs {
-            let spq = match out.source {
-                Source::Field(index) => {
-                    let field = fields.get(index).ok_or_else(|| SpecError::FieldIndex {
-                        column: out.name.clone(),
-                        index,
-                        count: fields.len(),
-                    })?;
-                    if field.ignored {
-                        return Err(SpecError::IgnoredField {
-                            column: out.name.clone(),
-                            field: field.name.clone(),
-                        });
-                    }
-                    field.ty.spq()
-                }
-                Source::Meta(meta, spq) => {
-                    if !meta.types().contains(&spq) {
-                        return Err(SpecError::MetaType {
-                            column: out.name.clone(),
-                            meta,
-                            spq,
-                            allowed: meta
-                                .types()
-                                .iter()
-                                .map(|t| t.pg_name())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                        });
-                    }
-                    spq
-                }
-            };
-            columns.push(Column::new(out.name.clone(), spq));
-        }
-        let schema = Schema::new(columns).map_err(SpecError::Schema)?;
+        let schema = crate::decode::page_schema(&fields, &outputs)?;
         Ok(TransformOutput {
             fields,
             sources: outputs.iter().map(|o| o.source).collect(),

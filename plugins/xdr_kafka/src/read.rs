@@ -152,6 +152,7 @@ pub fn read(
         error_rows = run.errors,
         next = ?next,
         elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        transform_us = run.pipeline.transform_busy().map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
         "Read done."
     );
     Ok(())
@@ -173,6 +174,14 @@ impl Pipeline {
         match self {
             Pipeline::Decode(d) => d.schema(),
             Pipeline::Transform(t) => t.schema(),
+        }
+    }
+
+    /// Time spent inside the transform host, when there is a transform.
+    fn transform_busy(&self) -> Option<Duration> {
+        match self {
+            Pipeline::Decode(_) => None,
+            Pipeline::Transform(t) => Some(t.busy()),
         }
     }
 

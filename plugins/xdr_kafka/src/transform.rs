@@ -4,6 +4,7 @@
 //! offset order, what became of it (rows to load, a row error, a trap).
 
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use formats::{
     Format, InputField, InputValue, MessageMeta, OutputColumn, OutputValue, RowError,
@@ -260,6 +261,9 @@ pub struct Stage {
     inputs: Vec<Result<usize, RowError>>,
     rows: Vec<Row>,
     bytes: usize,
+    /// Wall-clock time inside the transform host (lowering, the guest, lifting, the output
+    /// check) over this read, for the "Read done." line and the benchmark's host share.
+    busy: Duration,
     _engine: TransformEngine,
 }
 
@@ -338,6 +342,7 @@ impl Stage {
             inputs: Vec::new(),
             rows: Vec::new(),
             bytes: 0,
+            busy: Duration::ZERO,
             _engine: engine,
         })
     }
@@ -345,6 +350,11 @@ impl Stage {
     /// The module's name (its file name), for messages.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The time spent inside the transform host so far.
+    pub fn busy(&self) -> Duration {
+        self.busy
     }
 
     /// The conversion of output rows into page rows.
@@ -412,7 +422,10 @@ impl Stage {
             if range.is_empty() {
                 continue;
             }
-            match self.transformer.run(&rows[range.clone()]) {
+            let started = Instant::now();
+            let result = self.transformer.run(&rows[range.clone()]);
+            self.busy += started.elapsed();
+            match result {
                 Ok(outcomes) => {
                     if outcomes.len() != range.len() {
                         return Err(format!(

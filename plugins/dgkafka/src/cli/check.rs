@@ -54,10 +54,7 @@ pub async fn run(args: CheckArgs) -> Result<()> {
         dgkafka::setup::KAFKA_PATIENCE,
     )
     .await;
-    let kafka_error = kafka
-        .as_ref()
-        .err()
-        .map(|e| format!("{e}{}", source_chain(e)));
+    let kafka_error = kafka.as_ref().err().map(|e| dgkafka::error_chain(e));
     let lag = kafka.as_ref().ok().map(|k| check::lag(&rows, k));
     if args.json {
         let value = serde_json::json!({
@@ -96,16 +93,4 @@ pub async fn run(args: CheckArgs) -> Result<()> {
     // The database half was shown; an unreachable Kafka still fails the command.
     kafka.with_context(context)?;
     Ok(())
-}
-
-/// `: source: source ...` of an error's sources.
-fn source_chain(e: &dyn std::error::Error) -> String {
-    let mut out = String::new();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
