@@ -78,6 +78,8 @@ fn bench(c: &mut Criterion) {
     ];
     let mut fields = transformer(&engine, "fields", &fields_output);
     let mut echo = transformer(&engine, "echo", &[column("doc", Kind::Json)]);
+    let mut json_fields = seed_json_fields(&engine);
+    let seed_batch = seed_rows();
     let batch = rows();
     assert_eq!(
         fields.run(&batch).unwrap().len(),
@@ -103,6 +105,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("echo, 1000 rows", |b| {
         b.iter(|| black_box(echo.run(&batch).unwrap()))
     });
+    group.bench_function("json-fields (the seed's mappings), 1000 rows", |b| {
+        b.iter(|| black_box(json_fields.run(&seed_batch).unwrap()))
+    });
     group.finish();
 
     let budget = Duration::from_millis(500);
@@ -114,6 +119,12 @@ fn bench(c: &mut Criterion) {
     });
     let echo_batch = ns_per_call(budget, || {
         black_box(echo.run(&batch).unwrap());
+    });
+    let seed_echo_batch = ns_per_call(budget, || {
+        black_box(echo.run(&seed_batch).unwrap());
+    });
+    let json_fields_batch = ns_per_call(budget, || {
+        black_box(json_fields.run(&seed_batch).unwrap());
     });
     println!(
         "transform host: rows of one {}-byte json value (mean)",
@@ -133,6 +144,49 @@ fn bench(c: &mut Criterion) {
         "  the empty call is {:.2}% of a 1000-row fields batch",
         100.0 * empty / fields_batch
     );
+    println!(
+        "transforms/json-fields on the seed's JSON messages (customer_id, some_intfield*0.075):\n  \
+         {:>9.0} ns/row, of which the host's part (echo of the same rows) {:.0} ns/row = {:.0}%",
+        json_fields_batch / ROWS as f64,
+        seed_echo_batch / ROWS as f64,
+        100.0 * seed_echo_batch / json_fields_batch
+    );
+}
+
+/// The example transform `transforms/json-fields` configured as `tests/bench/transform.sh`
+/// runs it: the seed's mappings without SQL.
+fn seed_json_fields(engine: &TransformEngine) -> Transformer {
+    let module = engine
+        .load(&dgkafka_testkit::wasm::module("json-fields"))
+        .unwrap();
+    module
+        .instantiate(
+            &[("fields".to_owned(), "field2=some_intfield*0.075".to_owned())],
+            &[column("jdata", Kind::Json)],
+            &[
+                column("customer_id", Kind::Int),
+                column("field2", Kind::Numeric),
+            ],
+            Limits::default(),
+        )
+        .unwrap()
+}
+
+/// The messages of `tests/bench/transform.sh`, as the json format decodes them.
+fn seed_rows() -> Vec<Row> {
+    (1..=ROWS as i64)
+        .map(|i| Row {
+            partition: (i % 3) as i32,
+            offset: i,
+            timestamp_ms: Some(1_700_000_000_000 + i),
+            key: None,
+            values: vec![Value::Json(format!(
+                r#"{{"customer_id":{i},"some_intfield":{},"name":"Customer#{i:09}","comment":"regular deposits sleep quickly {}"}}"#,
+                (i * 7919) % 100_000,
+                i % 977
+            ))],
+        })
+        .collect()
 }
 
 criterion_group! {

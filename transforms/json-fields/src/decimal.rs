@@ -24,6 +24,24 @@ impl Decimal {
     }
 }
 
+impl From<i64> for Decimal {
+    fn from(v: i64) -> Decimal {
+        Decimal {
+            mantissa: i128::from(v),
+            scale: 0,
+        }
+    }
+}
+
+impl From<u64> for Decimal {
+    fn from(v: u64) -> Decimal {
+        Decimal {
+            mantissa: i128::from(v),
+            scale: 0,
+        }
+    }
+}
+
 impl FromStr for Decimal {
     type Err = &'static str;
 
@@ -73,7 +91,9 @@ impl FromStr for Decimal {
 
 impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.mantissa.unsigned_abs().to_string();
+        // u128 formatting is slow in wasm (software division); most values fit a u64.
+        let abs = self.mantissa.unsigned_abs();
+        let digits = u64::try_from(abs).map_or_else(|_| abs.to_string(), |v| v.to_string());
         if self.mantissa < 0 {
             f.write_str("-")?;
         }
@@ -130,5 +150,14 @@ mod tests {
         );
         assert_eq!(d("0.1").checked_mul(&d("0.2")).unwrap().to_string(), "0.02");
         assert!(d("1e37").checked_mul(&d("100")).is_none());
+        assert_eq!(Decimal::from(-7i64), d("-7"));
+        assert_eq!(Decimal::from(u64::MAX).to_string(), u64::MAX.to_string());
+        assert_eq!(
+            Decimal::from(u64::MAX)
+                .checked_mul(&d("100.0"))
+                .unwrap()
+                .to_string(),
+            "1844674407370955161500.0"
+        );
     }
 }

@@ -41,6 +41,7 @@ use dgkafka_transform_sdk::prelude::*;
 use dgkafka_transform_sdk::serde_json::Value as Json;
 
 mod decimal;
+mod pick;
 
 use decimal::Decimal;
 
@@ -53,6 +54,33 @@ pub struct JsonFields {
     /// One per output column, in order.
     fields: Vec<Field>,
     missing_is_error: bool,
+    /// When every source is a top-level key (no pointer), only those keys are read from
+    /// each message ([`pick`]).
+    top_level: Option<TopLevelKeys>,
+}
+
+/// The distinct keys the fields read, and per field the index of its key.
+struct TopLevelKeys {
+    keys: Vec<String>,
+    of_field: Vec<usize>,
+}
+
+impl TopLevelKeys {
+    fn of(fields: &[Field]) -> Option<TopLevelKeys> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut of_field = Vec::with_capacity(fields.len());
+        for field in fields {
+            let Source::Key(key) = &field.source else {
+                return None;
+            };
+            let index = keys.iter().position(|k| k == key).unwrap_or_else(|| {
+                keys.push(key.clone());
+                keys.len() - 1
+            });
+            of_field.push(index);
+        }
+        Some(TopLevelKeys { keys, of_field })
+    }
 }
 
 /// How one output column is read.
@@ -171,19 +199,31 @@ impl Transform for JsonFields {
         }
         Ok(JsonFields {
             input: input_index,
+            top_level: TopLevelKeys::of(&fields),
             fields,
             missing_is_error,
         })
     }
 
     fn transform(&mut self, row: &Row, out: &mut Output) -> Result<()> {
-        let doc = row
-            .get(self.input)
-            .ok_or("the row has no JSON value")?
-            .parse_json()?;
+        let input = row.get(self.input).ok_or("the row has no JSON value")?;
+        // Either only the keys wanted (one value per distinct key), or the whole document.
+        let (picked, doc) = match (&self.top_level, input) {
+            (Some(top), Value::Json(text) | Value::Text(text)) => {
+                let picked = pick::pick(text, &top.keys)
+                    .map_err(|e| Error::new(format!("invalid JSON: {e}")))?;
+                (picked, None)
+            }
+            _ => (Vec::new(), Some(input.parse_json()?)),
+        };
         let mut values = Vec::with_capacity(self.fields.len());
-        for field in &self.fields {
-            let value = match field.source.lookup(&doc) {
+        for (i, field) in self.fields.iter().enumerate() {
+            let json = match (&doc, &self.top_level) {
+                (Some(doc), _) => field.source.lookup(doc),
+                (None, Some(top)) => picked[top.of_field[i]].as_ref(),
+                (None, None) => unreachable!("a document is parsed whole without top-level keys"),
+            };
+            let value = match json {
                 None if self.missing_is_error => {
                     return Err(Error::new(format!(
                         "key `{}` (for column `{}`) is missing",
@@ -228,6 +268,13 @@ fn convert(field: &Field, json: &Json) -> Result<Value> {
     };
     let text = match json {
         Json::Null => return Ok(Value::Null),
+        // Integers directly, without printing and parsing them again.
+        Json::Number(n) if n.as_i64().is_some() || n.as_u64().is_some() => {
+            let d = n
+                .as_i64()
+                .map_or_else(|| Decimal::from(n.as_u64().unwrap_or(0)), Decimal::from);
+            return scaled(field, &d, factor, || n.to_string());
+        }
         Json::Number(n) => n.to_string(),
         Json::String(s) => s.trim().to_owned(),
         other => {
@@ -240,9 +287,19 @@ fn convert(field: &Field, json: &Json) -> Result<Value> {
     let d = text
         .parse::<Decimal>()
         .map_err(|e| Error::new(format!("`{text}` is not a decimal number: {e}")))?;
+    scaled(field, &d, factor, || text.clone())
+}
+
+/// `d * factor` as the field's column value; `text` is `d` as the message wrote it.
+fn scaled(
+    field: &Field,
+    d: &Decimal,
+    factor: &Decimal,
+    text: impl FnOnce() -> String,
+) -> Result<Value> {
     let product = d
         .checked_mul(factor)
-        .ok_or_else(|| Error::new(format!("`{text}` * {factor} has too many digits")))?;
+        .ok_or_else(|| Error::new(format!("`{}` * {factor} has too many digits", text())))?;
     Ok(if field.kind == Kind::Float {
         Value::Float(product.to_string().parse::<f64>()?)
     } else {
