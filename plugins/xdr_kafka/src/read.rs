@@ -294,7 +294,7 @@ impl Run<'_> {
             Pipeline::Transform(stage) => {
                 stage.add(meta, payload);
                 return if stage.is_full() {
-                    self.run_transform(out)
+                    self.submit_transform(out, 1)
                 } else {
                     Ok(false)
                 };
@@ -322,23 +322,60 @@ impl Run<'_> {
         }
     }
 
-    /// With a transform: runs the messages waiting and loads what became of them, in
-    /// offset order; whether there were any.
+    /// With a transform: runs the messages waiting and loads what became of them and of
+    /// every batch still running, in offset order; whether there were any.
     fn run_transform(&mut self, out: &mut PageSink<'_>) -> Result<bool, PluginError> {
-        let Pipeline::Transform(stage) = &mut self.pipeline else {
-            return Ok(false);
-        };
-        if stage.is_empty() {
-            return Ok(false);
-        }
-        // How many traps the read can take as error rows (each is one).
+        self.submit_transform(out, 0)
+    }
+
+    /// With a transform: hands the messages waiting to the module's thread, then loads
+    /// the results of the oldest batches until at most `keep_running` are in flight;
+    /// whether any were loaded.
+    fn submit_transform(
+        &mut self,
+        out: &mut PageSink<'_>,
+        keep_running: usize,
+    ) -> Result<bool, PluginError> {
+        // How many traps the read can take as error rows (each is one). Batches still
+        // running may take some of them: what they take is counted as they are loaded,
+        // in order, and the first trap past the limit ends the read there.
         let budget = match (self.query.error_limit, self.kinds) {
             (Some(limit), Some(_)) => Some(limit.saturating_sub(self.errors)),
             _ => None,
         };
-        let done = stage
-            .run(|traps| budget.is_some_and(|b| u64::try_from(traps).is_ok_and(|t| t <= b)))
-            .map_err(|e| PluginError::new(format!("topic \"{}\": {e}", self.topic)))?;
+        let Pipeline::Transform(stage) = &mut self.pipeline else {
+            return Ok(false);
+        };
+        let topic = self.topic;
+        stage
+            .submit(budget)
+            .map_err(|e| PluginError::new(format!("topic \"{topic}\": {e}")))?;
+        let mut loaded = false;
+        loop {
+            let Pipeline::Transform(stage) = &mut self.pipeline else {
+                return Ok(loaded);
+            };
+            if stage.in_flight() <= keep_running {
+                return Ok(loaded);
+            }
+            let Some(done) = stage.take() else {
+                return Ok(loaded);
+            };
+            let done = done.map_err(|e| PluginError::new(format!("topic \"{topic}\": {e}")))?;
+            self.load_fates(done, out)?;
+            loaded = true;
+        }
+    }
+
+    /// Loads what became of a batch's messages, in order.
+    fn load_fates(
+        &mut self,
+        done: Vec<(transform::Message, Fate)>,
+        out: &mut PageSink<'_>,
+    ) -> Result<(), PluginError> {
+        let Pipeline::Transform(stage) = &mut self.pipeline else {
+            return Ok(());
+        };
         let module = stage.name().to_owned();
         for (message, fate) in done {
             let (p, o) = (message.partition, message.offset);
@@ -379,7 +416,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     /// Loads the rows a transform returned for `message` (all or none of them), sending

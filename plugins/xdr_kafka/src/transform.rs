@@ -4,6 +4,8 @@
 //! offset order, what became of it (rows to load, a row error, a trap).
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use formats::{
@@ -249,10 +251,14 @@ pub enum Fate {
     Trapped(String),
 }
 
-/// A read's transform: the instance, the batch being gathered, and the conversions.
+/// A read's transform: the batch being gathered, the conversions, and the thread that
+/// runs the module.
+///
+/// The module runs on a thread of its own, one batch at a time, so that the read loop
+/// goes on taking and converting the next batch's messages meanwhile: the module's time
+/// is off the read's critical path (with `BATCH_ROWS` per batch, at most one batch waits
+/// while one runs). Results come back in the order batches were submitted.
 pub struct Stage {
-    // Declared (so dropped) before the engine that runs it.
-    transformer: Transformer,
     name: String,
     input: TransformInput,
     output: TransformOutput,
@@ -261,10 +267,35 @@ pub struct Stage {
     inputs: Vec<Result<usize, RowError>>,
     rows: Vec<Row>,
     bytes: usize,
-    /// Wall-clock time inside the transform host (lowering, the guest, lifting, the output
-    /// check) over this read, for the "Read done." line and the benchmark's host share.
+    /// Wall-clock time the module's thread spent inside the transform host (lowering, the
+    /// guest, lifting, the output check) over this read, for the "Read done." line.
     busy: Duration,
+    /// Batches to the module's thread (`None` once closed).
+    jobs: Option<mpsc::Sender<Job>>,
+    done: mpsc::Receiver<Done>,
+    /// Batches submitted whose results were not taken yet.
+    in_flight: usize,
+    worker: Option<thread::JoinHandle<()>>,
     _engine: TransformEngine,
+}
+
+/// A batch for the module's thread.
+struct Job {
+    messages: Vec<Message>,
+    inputs: Vec<Result<usize, RowError>>,
+    rows: Vec<Row>,
+    /// How many traps the read may still take as error rows (`None`: none): past that the
+    /// rows after a trap are not run, since the trap ends the read.
+    trap_budget: Option<u64>,
+}
+
+/// What the module's thread made of a [`Job`].
+struct Done {
+    fates: Result<Vec<(Message, Fate)>, String>,
+    busy: Duration,
+    /// The job's input rows, handed back to be freed (and their buffer reused) by the
+    /// thread that allocated them.
+    rows: Vec<Row>,
 }
 
 impl std::fmt::Debug for Stage {
@@ -333,8 +364,19 @@ impl Stage {
                 },
             )
             .map_err(|e| e.to_string())?;
+        let (jobs, job_queue) = mpsc::channel::<Job>();
+        let (results, done) = mpsc::channel::<Done>();
+        let worker = thread::Builder::new()
+            .name("transform".to_owned())
+            // Room for the guest's stack (transform_host::MAX_WASM_STACK) and the host
+            // functions it calls.
+            .stack_size(8 << 20)
+            .spawn({
+                let name = name.clone();
+                move || run_batches(transformer, &name, &job_queue, &results)
+            })
+            .map_err(|e| format!("transform {name}: cannot start its thread: {e}"))?;
         Ok(Stage {
-            transformer,
             name,
             input,
             output,
@@ -343,6 +385,10 @@ impl Stage {
             rows: Vec::new(),
             bytes: 0,
             busy: Duration::ZERO,
+            jobs: Some(jobs),
+            done,
+            in_flight: 0,
+            worker: Some(worker),
             _engine: engine,
         })
     }
@@ -395,86 +441,180 @@ impl Stage {
         self.messages.len() >= BATCH_ROWS || self.bytes >= BATCH_BYTES
     }
 
-    /// Whether no message waits.
-    pub fn is_empty(&self) -> bool {
-        self.messages.is_empty()
+    /// Batches submitted whose results were not taken yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
     }
 
-    /// Runs the batch: every message waiting with its fate, in order. When the
-    /// transform traps on a row, that row's fate is [`Fate::Trapped`]; the rows before
-    /// it run again, and the rows after it too when `may_skip(traps so far)` says the
-    /// read can go on past that many traps (with an error limit); otherwise they are
-    /// left out of the result (the trap ends the read before them). An error no row is
-    /// at fault for is the read's error.
-    pub fn run(
-        &mut self,
-        may_skip: impl Fn(usize) -> bool,
-    ) -> Result<Vec<(Message, Fate)>, String> {
-        let messages = std::mem::take(&mut self.messages);
-        let inputs = std::mem::take(&mut self.inputs);
-        let rows = std::mem::take(&mut self.rows);
+    /// Hands the messages waiting to the module's thread. `trap_budget`: how many traps
+    /// the read can still take as error rows (`None`: a trap ends the read).
+    pub fn submit(&mut self, trap_budget: Option<u64>) -> Result<(), String> {
+        if self.messages.is_empty() {
+            return Ok(());
+        }
+        let job = Job {
+            messages: std::mem::take(&mut self.messages),
+            inputs: std::mem::take(&mut self.inputs),
+            rows: std::mem::take(&mut self.rows),
+            trap_budget,
+        };
         self.bytes = 0;
-        let mut fates: Vec<Option<Fate>> = vec![None; rows.len()];
-        let mut work = Vec::with_capacity(4);
-        work.push(0..rows.len());
-        let mut traps = 0;
-        while let Some(range) = work.pop() {
-            if range.is_empty() {
-                continue;
-            }
-            let started = Instant::now();
-            let result = self.transformer.run(&rows[range.clone()]);
-            self.busy += started.elapsed();
-            match result {
-                Ok(outcomes) => {
-                    if outcomes.len() != range.len() {
-                        return Err(format!(
-                            "transform {}: {} outcomes for a batch of {} rows",
-                            self.name,
-                            outcomes.len(),
-                            range.len()
-                        ));
-                    }
-                    for (i, outcome) in range.zip(outcomes) {
-                        fates[i] = Some(match outcome {
-                            Outcome::Rows(r) => Fate::Rows(r),
-                            Outcome::Error(m) => Fate::Rejected(m),
-                        });
-                    }
-                }
-                Err(e) => {
-                    let at = e.row_at_fault().and_then(|(p, o)| {
-                        range
-                            .clone()
-                            .find(|&i| rows[i].partition == p && rows[i].offset == o)
-                    });
-                    let Some(j) = at else {
-                        return Err(e.to_string());
-                    };
-                    fates[j] = Some(Fate::Trapped(e.to_string()));
-                    traps += 1;
-                    if may_skip(traps) {
-                        work.push(j + 1..range.end);
-                    }
-                    // Popped first: the rows before the trap keep their order.
-                    work.push(range.start..j);
-                }
-            }
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        if !sent {
+            return Err(self.thread_ended());
         }
-        let mut done = Vec::with_capacity(messages.len());
-        for (message, input) in messages.into_iter().zip(inputs) {
-            let fate = match input {
-                Err(e) => Fate::Undecodable(e),
-                Ok(i) => match fates[i].take() {
-                    Some(f) => f,
-                    // After a trap that ends the read.
-                    None => break,
-                },
-            };
-            done.push((message, fate));
-        }
-        Ok(done)
+        self.in_flight += 1;
+        Ok(())
     }
+
+    /// The oldest submitted batch's messages with their fates, in order, waiting for it;
+    /// `None` when none is in flight. When the transform trapped on a row and the read
+    /// could not take that many traps, the messages after it are left out (the trap ends
+    /// the read before them). An error no row is at fault for is the read's error.
+    pub fn take(&mut self) -> Option<Result<Vec<(Message, Fate)>, String>> {
+        if self.in_flight == 0 {
+            return None;
+        }
+        self.in_flight -= 1;
+        Some(match self.done.recv() {
+            Ok(mut done) => {
+                self.busy += done.busy;
+                if self.rows.is_empty() {
+                    // The next batch fills the same buffer.
+                    done.rows.clear();
+                    self.rows = done.rows;
+                }
+                done.fates
+            }
+            Err(_) => Err(self.thread_ended()),
+        })
+    }
+
+    /// The message when the module's thread is gone (it panicked: a bug of ours).
+    fn thread_ended(&mut self) -> String {
+        let why = match self.worker.take().map(thread::JoinHandle::join) {
+            Some(Err(panic)) => panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "a panic".to_owned()),
+            _ => "it ended".to_owned(),
+        };
+        format!(
+            "transform {}: its thread stopped unexpectedly ({why})",
+            self.name
+        )
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread after the batch it runs (at most one batch
+        // deadline); the read does not wait for it.
+        self.jobs = None;
+    }
+}
+
+/// The module's thread: runs each batch as it comes, until the queue closes.
+fn run_batches(
+    mut transformer: Transformer,
+    name: &str,
+    jobs: &mpsc::Receiver<Job>,
+    results: &mpsc::Sender<Done>,
+) {
+    for mut job in jobs {
+        let started = Instant::now();
+        let rows = std::mem::take(&mut job.rows);
+        let fates = run_batch(&mut transformer, name, &rows, job);
+        let done = Done {
+            fates,
+            busy: started.elapsed(),
+            rows,
+        };
+        if results.send(done).is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs one batch: every message with its fate, in order. When the transform traps on a
+/// row, that row's fate is [`Fate::Trapped`]; the rows before it run again, and the rows
+/// after it too while the traps so far are within the job's budget; otherwise they are
+/// left out of the result (the trap ends the read before them). An error no row is at
+/// fault for is the read's error.
+fn run_batch(
+    transformer: &mut Transformer,
+    name: &str,
+    rows: &[Row],
+    job: Job,
+) -> Result<Vec<(Message, Fate)>, String> {
+    let Job {
+        messages,
+        inputs,
+        trap_budget,
+        ..
+    } = job;
+    let may_skip =
+        |traps: usize| trap_budget.is_some_and(|b| u64::try_from(traps).is_ok_and(|t| t <= b));
+    let mut fates: Vec<Option<Fate>> = vec![None; rows.len()];
+    let mut work = Vec::with_capacity(4);
+    work.push(0..rows.len());
+    let mut traps = 0;
+    while let Some(range) = work.pop() {
+        if range.is_empty() {
+            continue;
+        }
+        match transformer.run(&rows[range.clone()]) {
+            Ok(outcomes) => {
+                if outcomes.len() != range.len() {
+                    return Err(format!(
+                        "transform {name}: {} outcomes for a batch of {} rows",
+                        outcomes.len(),
+                        range.len()
+                    ));
+                }
+                for (i, outcome) in range.zip(outcomes) {
+                    fates[i] = Some(match outcome {
+                        Outcome::Rows(r) => Fate::Rows(r),
+                        Outcome::Error(m) => Fate::Rejected(m),
+                    });
+                }
+            }
+            Err(e) => {
+                let at = e.row_at_fault().and_then(|(p, o)| {
+                    range
+                        .clone()
+                        .find(|&i| rows[i].partition == p && rows[i].offset == o)
+                });
+                let Some(j) = at else {
+                    return Err(e.to_string());
+                };
+                fates[j] = Some(Fate::Trapped(e.to_string()));
+                traps += 1;
+                if may_skip(traps) {
+                    work.push(j + 1..range.end);
+                }
+                // Popped first: the rows before the trap keep their order.
+                work.push(range.start..j);
+            }
+        }
+    }
+    let mut done = Vec::with_capacity(messages.len());
+    for (message, input) in messages.into_iter().zip(inputs) {
+        let fate = match input {
+            Err(e) => Fate::Undecodable(e),
+            Ok(i) => match fates[i].take() {
+                Some(f) => f,
+                // After a trap that ends the read.
+                None => break,
+            },
+        };
+        done.push((message, fate));
+    }
+    Ok(done)
 }
 
 fn input_value(v: InputValue) -> Value {
