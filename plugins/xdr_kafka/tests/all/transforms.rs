@@ -60,6 +60,8 @@ fn transform_server() -> dgkafka_testkit::XdriveServer {
     transform_server_with_cache(&modules().base.join(unique_name("cache")))
 }
 
+/// Like [`transform_server`], with the cache in `cache` and the plugin logging at info
+/// (its `Transform loaded.` lines say whether the module came from the cache).
 fn transform_server_with_cache(cache: &Path) -> dgkafka_testkit::XdriveServer {
     let m = modules();
     server_with(
@@ -70,7 +72,7 @@ fn transform_server_with_cache(cache: &Path) -> dgkafka_testkit::XdriveServer {
             arg(cache),
             env().kafka_bootstrap.clone(),
         ],
-        &[],
+        &["XDR_KAFKA_LOG=info"],
     )
 }
 
@@ -258,16 +260,12 @@ async fn mask_pii_masks_csv_customer_rows() {
         ("c_comment", SpqType::Cstr),
     ]);
     let config = [("columns", "c_phone, c_address")];
-    let rows = read_rows(
-        &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("csv", "mask_pii.wasm", &config, ""),
-        ),
-    )
-    .await
-    .unwrap();
+    let spec = read_spec(
+        &topic,
+        &columns,
+        &query("csv", "mask_pii.wasm", &config, ""),
+    );
+    let rows = read_rows(&server, &spec).await.unwrap();
     assert_eq!(
         rows,
         [
@@ -293,9 +291,26 @@ async fn mask_pii_masks_csv_customer_rows() {
             ],
         ]
     );
-    // The compiled module went to the cache directory.
+    // The compiled module went to the cache directory...
     let cached = std::fs::read_dir(&cache).map(Iterator::count).unwrap_or(0);
     assert!(cached > 0, "nothing in {}", cache.display());
+    // ...and the next read, another plugin process, loads it from there.
+    let loads = |logs: &str, hit: bool| {
+        let needle = format!("from_cache={hit}");
+        logs.lines()
+            .filter(|l| l.contains("Transform loaded.") && l.contains(&needle))
+            .count()
+    };
+    let logs = server.stderr();
+    assert_eq!(loads(&logs, false), 1, "the first read compiles:\n{logs}");
+    assert_eq!(read_rows(&server, &spec).await.unwrap(), rows);
+    let logs = server.stderr();
+    assert_eq!(loads(&logs, false), 1, "no second compile:\n{logs}");
+    assert_eq!(
+        loads(&logs, true),
+        1,
+        "the second read hits the cache:\n{logs}"
+    );
 }
 
 #[tokio::test]
