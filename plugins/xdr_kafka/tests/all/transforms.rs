@@ -76,6 +76,16 @@ fn transform_server_with_cache(cache: &Path) -> dgkafka_testkit::XdriveServer {
     )
 }
 
+/// Reads `topic`'s `columns` with the read query `query` (a [`query`] string).
+async fn read_query(
+    server: &dgkafka_testkit::XdriveServer,
+    topic: &str,
+    columns: &xdrive::proto::schema::Schema,
+    query: &str,
+) -> Result<Vec<Vec<Cell>>, xdrive::Error> {
+    read_rows(server, &read_spec(topic, columns, query)).await
+}
+
 /// `group=g&start=0&format=F&transform=M&transform_config=...` plus `extra`.
 fn query(format: &str, module: &str, config: &[(&str, &str)], extra: &str) -> String {
     let pairs: Vec<(String, String)> = config
@@ -118,13 +128,11 @@ async fn json_fields_turns_json_messages_into_typed_columns() {
         "fields",
         "cust_id=customer_id, field2=some_intfield*0.075, j2=some_intfield",
     )];
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "json_fields.wasm", &config, ""),
-        ),
+        &topic,
+        &columns,
+        &query("json", "json_fields.wasm", &config, ""),
     )
     .await
     .unwrap();
@@ -156,13 +164,11 @@ async fn rejections_and_undecodable_messages_fail_the_read_naming_the_module_and
     let server = transform_server();
     let columns = with_kinds(&[("customer_id", SpqType::Int32)]);
     let config = [("missing", "error")];
-    let e = read_rows(
+    let e = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "json_fields.wasm", &config, ""),
-        ),
+        &topic,
+        &columns,
+        &query("json", "json_fields.wasm", &config, ""),
     )
     .await
     .unwrap_err();
@@ -178,13 +184,11 @@ async fn rejections_and_undecodable_messages_fail_the_read_naming_the_module_and
 
     // With error_limit: the rejection, the invalid JSON (the module never sees it) and
     // the value that does not fit its column are error rows with the raw message.
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "json_fields.wasm", &config, "&error_limit=3"),
-        ),
+        &topic,
+        &columns,
+        &query("json", "json_fields.wasm", &config, "&error_limit=3"),
     )
     .await
     .unwrap();
@@ -219,13 +223,11 @@ async fn rejections_and_undecodable_messages_fail_the_read_naming_the_module_and
 
     // Without error_limit, the invalid JSON fails the read as it does without a transform.
     let topic = topic_with("xk_trej2", &[r#"{"customer_id": 1}"#, "{"]);
-    let e = read_rows(
+    let e = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "json_fields.wasm", &[], ""),
-        ),
+        &topic,
+        &columns,
+        &query("json", "json_fields.wasm", &[], ""),
     )
     .await
     .unwrap_err();
@@ -335,13 +337,11 @@ async fn filter_router_drops_and_splits_and_next_offsets_still_advance() {
         ("__kafka_offset", SpqType::Int64),
     ]);
     let config = [("drop_types", "heartbeat")];
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "filter_router.wasm", &config, ""),
-        ),
+        &topic,
+        &columns,
+        &query("json", "filter_router.wasm", &config, ""),
     )
     .await
     .unwrap();
@@ -379,13 +379,11 @@ async fn filter_router_drops_and_splits_and_next_offsets_still_advance() {
     assert_eq!(positions(&pos, 5), [(0, 6)]);
 
     // `limit` counts messages, not rows: two messages give three rows (one dropped).
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "filter_router.wasm", &config, "&limit=2"),
-        ),
+        &topic,
+        &columns,
+        &query("json", "filter_router.wasm", &config, "&limit=2"),
     )
     .await
     .unwrap();
@@ -413,13 +411,11 @@ async fn a_split_loads_all_its_rows_or_none() {
     );
     let server = transform_server();
     let columns = with_kinds(&[("order_id", SpqType::Int64), ("qty", SpqType::Int32)]);
-    let e = read_rows(
+    let e = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "filter_router.wasm", &[], ""),
-        ),
+        &topic,
+        &columns,
+        &query("json", "filter_router.wasm", &[], ""),
     )
     .await
     .unwrap_err();
@@ -430,13 +426,11 @@ async fn a_split_loads_all_its_rows_or_none() {
              for the message at partition 0, offset 0: column \"qty\": \"x\" is not a valid int4"
         )
     );
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("json", "filter_router.wasm", &[], "&error_limit=1"),
-        ),
+        &topic,
+        &columns,
+        &query("json", "filter_router.wasm", &[], "&error_limit=1"),
     )
     .await
     .unwrap();
@@ -691,13 +685,11 @@ async fn modules_that_cannot_be_used_are_refused_before_any_message() {
     assert!(e.contains("mode = reject"), "{e}");
 
     // The echo mode works with the same read: the refusals were the modules' fault.
-    let rows = read_rows(
+    let rows = read_query(
         &server,
-        &read_spec(
-            &topic,
-            &columns,
-            &query("binary", "hostile.wasm", &echo, ""),
-        ),
+        &topic,
+        &columns,
+        &query("binary", "hostile.wasm", &echo, ""),
     )
     .await
     .unwrap();
