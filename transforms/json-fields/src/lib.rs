@@ -59,6 +59,14 @@ pub struct JsonFields {
     top_level: Option<TopLevelKeys>,
 }
 
+/// What was read of one message.
+enum Picked<'a> {
+    /// The values of the distinct keys, and per field the index of its key.
+    Keys(Vec<Option<Json>>, &'a [usize]),
+    /// The whole document (a field reads a JSON pointer, or the input is not text).
+    Whole(Json),
+}
+
 /// The distinct keys the fields read, and per field the index of its key.
 struct TopLevelKeys {
     keys: Vec<String>,
@@ -208,20 +216,19 @@ impl Transform for JsonFields {
     fn transform(&mut self, row: &Row, out: &mut Output) -> Result<()> {
         let input = row.get(self.input).ok_or("the row has no JSON value")?;
         // Either only the keys wanted (one value per distinct key), or the whole document.
-        let (picked, doc) = match (&self.top_level, input) {
+        let picked = match (&self.top_level, input) {
             (Some(top), Value::Json(text) | Value::Text(text)) => {
-                let picked = pick::pick(text, &top.keys)
+                let values = pick::pick(text, &top.keys)
                     .map_err(|e| Error::new(format!("invalid JSON: {e}")))?;
-                (picked, None)
+                Picked::Keys(values, &top.of_field)
             }
-            _ => (Vec::new(), Some(input.parse_json()?)),
+            _ => Picked::Whole(input.parse_json()?),
         };
         let mut values = Vec::with_capacity(self.fields.len());
         for (i, field) in self.fields.iter().enumerate() {
-            let json = match (&doc, &self.top_level) {
-                (Some(doc), _) => field.source.lookup(doc),
-                (None, Some(top)) => picked[top.of_field[i]].as_ref(),
-                (None, None) => unreachable!("a document is parsed whole without top-level keys"),
+            let json = match &picked {
+                Picked::Keys(values, of_field) => values[of_field[i]].as_ref(),
+                Picked::Whole(doc) => field.source.lookup(doc),
             };
             let value = match json {
                 None if self.missing_is_error => {

@@ -15,9 +15,10 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use dgkafka::config::{self, Config};
+use dgkafka::kafka_offsets::format_pg_micros;
 use formats::{InputValue, MessageMeta, TransformInput};
 use transform_host::{Column, EngineOptions, Kind, Limits, Outcome, Row, TransformEngine, Value};
-use xdrive_proto::spq::SpqType;
+use xdrive_proto::spq::{SpqType, UNIX_TO_PG_EPOCH_MICROS};
 
 #[derive(Debug, Args)]
 pub struct TransformArgs {
@@ -656,28 +657,11 @@ fn render(value: &Value, out: &mut String) {
     }
 }
 
-/// Microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS[.ffffff]+00`.
+/// Microseconds since the Unix epoch as `YYYY-MM-DD HH:MM:SS[.ffffff]+00` (the date and
+/// time by [`format_pg_micros`]).
 fn utc(micros: i64) -> String {
-    let secs = micros.div_euclid(1_000_000);
+    let mut text = format_pg_micros(micros.saturating_sub(UNIX_TO_PG_EPOCH_MICROS));
     let frac = micros.rem_euclid(1_000_000);
-    let days = secs.div_euclid(86_400);
-    let tod = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let mut text = format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
-    );
     if frac != 0 {
         let _ = write!(text, ".{frac:06}");
     }
@@ -690,6 +674,14 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
     use clap::Parser;
+
+    #[test]
+    fn timestamps_print_in_utc_as_copy_writes_them() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00+00");
+        assert_eq!(utc(1_500_000), "1970-01-01 00:00:01.500000+00");
+        assert_eq!(utc(-1), "1969-12-31 23:59:59.999999+00");
+        assert_eq!(utc(1_709_164_800_000_000), "2024-02-29 00:00:00+00");
+    }
 
     fn test_args(args: &[&str]) -> Result<TestArgs, clap::Error> {
         let mut argv = vec!["dgkafka", "transform", "test"];

@@ -8,7 +8,9 @@ use dgkafka_testkit::kafka::kcat_produce_lines;
 use dgkafka_testkit::xdrive::{Mount, XdriveServer, workspace_binary};
 use dgkafka_testkit::{create_topic, env, pg, unique_name};
 
-use crate::{ConfigFile, Run, dgkafka, dgkafka_section_with_xdrive, write_config};
+use crate::{
+    ConfigFile, Run, dgkafka, dgkafka_section_with_xdrive, recorded_offsets, write_config,
+};
 
 /// xdrive with the seed's two mounts, `kafka` and `kafkaoffset`.
 pub(crate) fn xdrive() -> XdriveServer {
@@ -138,21 +140,7 @@ impl Fixture {
 
     /// The latest recorded next offset per partition.
     async fn recorded(&self) -> Vec<(i32, i64)> {
-        self.client
-            .query(
-                &format!(
-                    "SELECT DISTINCT ON (partition_number) partition_number, next_offset FROM {} \
-                     WHERE consumer_group = $1 AND topic = $2 \
-                     ORDER BY partition_number, batch_end DESC",
-                    self.offsets
-                ),
-                &[&self.group, &self.topic],
-            )
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect()
+        recorded_offsets(&self.client, &self.offsets, &self.group, &self.topic).await
     }
 
     fn check(&self) -> Run {

@@ -88,6 +88,30 @@ output_table = "{output_table}"
     )
 }
 
+/// The latest next offset recorded per partition of `group` and `topic` in the offset
+/// table `offsets`.
+pub async fn recorded_offsets(
+    client: &tokio_postgres::Client,
+    offsets: &str,
+    group: &str,
+    topic: &str,
+) -> Vec<(i32, i64)> {
+    client
+        .query(
+            &format!(
+                "SELECT DISTINCT ON (partition_number) partition_number, next_offset FROM {offsets} \
+                 WHERE consumer_group = $1 AND topic = $2 \
+                 ORDER BY partition_number, batch_end DESC"
+            ),
+            &[&group, &topic],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
 /// A config file in its own temporary directory.
 pub struct ConfigFile {
     _dir: tempfile::TempDir,
