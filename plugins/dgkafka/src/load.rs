@@ -40,7 +40,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::Client as PgClient;
 use tracing::{Instrument, debug, info, warn};
@@ -300,7 +300,7 @@ pub async fn run(
             unmirrored: BTreeMap::new(),
             last_mirror: None,
             mirroring: None,
-            prefetch: None,
+            feed: None,
             shutdown: shutdown.clone(),
         };
         readers.spawn(reader.run().instrument(tracing::info_span!("reader", id)));
@@ -400,33 +400,107 @@ struct Reader {
     last_mirror: Option<Instant>,
     /// The mirror running in the background: the offsets it sends back when it failed.
     mirroring: Option<JoinHandle<Option<BTreeMap<i32, i64>>>>,
-    /// The next batch's read, started while the batch before it is written.
-    prefetch: Option<Prefetch>,
+    /// The batches read ahead, while the batch before them is written.
+    feed: Option<Feed>,
     shutdown: watch::Receiver<bool>,
 }
 
-/// A read started ahead, at the positions the read before it reported; dropping it
-/// cancels the read and discards what it read.
-struct Prefetch {
-    /// Where it starts, per partition of the topic (as [`Reader::starts`] gives them).
+/// Batches read ahead by a background task, in order: the batches of one read request
+/// (cut at the plugin's checkpoints), then of the next request from where that one ended,
+/// as long as reads make progress (and, with `-quit-at-eof`, until the reader's partitions
+/// are at their end). It holds at most one batch beyond the one being written; dropping it
+/// cancels its read and discards what it read.
+struct Feed {
+    /// Where the next batch it delivers starts, per partition of the topic (as
+    /// [`Reader::starts`] gives them).
     starts: Vec<i64>,
-    /// When it began: the batch's `batch_start`.
-    started: SystemTime,
-    read: JoinHandle<Result<read::BatchRead, LoadError>>,
+    batches: mpsc::Receiver<Result<(SystemTime, read::BatchRead), LoadError>>,
+    task: JoinHandle<()>,
 }
 
-impl Prefetch {
-    async fn finish(mut self) -> Result<(SystemTime, read::BatchRead), LoadError> {
-        let read = (&mut self.read)
-            .await
-            .map_err(|e| LoadError::Protocol(format!("a read started ahead failed: {e}")))??;
-        Ok((self.started, read))
+impl Feed {
+    /// The next batch and when its read began (its `batch_start`); `None` once the feed
+    /// has ended.
+    async fn next(&mut self) -> Option<Result<(SystemTime, read::BatchRead), LoadError>> {
+        let item = self.batches.recv().await?;
+        if let Ok((_, batch)) = &item {
+            advance(&mut self.starts, &batch.positions);
+        }
+        Some(item)
     }
 }
 
-impl Drop for Prefetch {
+impl Drop for Feed {
     fn drop(&mut self) {
-        self.read.abort();
+        self.task.abort();
+    }
+}
+
+/// Moves `starts` (one entry per partition of the topic) to a batch's `positions`.
+fn advance(starts: &mut [i64], positions: &BTreeMap<i32, i64>) {
+    for (&p, &next) in positions {
+        if let Some(start) = usize::try_from(p).ok().and_then(|p| starts.get_mut(p)) {
+            *start = next;
+        }
+    }
+}
+
+/// The body of a [`Feed`]'s task: reads from `starts` and sends each batch as soon as the
+/// one before it was taken. `latest` holds the reader's partitions and their high
+/// watermarks.
+async fn feed(
+    shared: Arc<Shared>,
+    (frag_id, frag_cnt): (i32, i32),
+    mut starts: Vec<i64>,
+    latest: BTreeMap<i32, i64>,
+    tx: mpsc::Sender<Result<(SystemTime, read::BatchRead), LoadError>>,
+) {
+    let start_of = |starts: &[i64], p: i32| usize::try_from(p).ok().and_then(|p| starts.get(p).copied());
+    // Offset-table rows find a batch in doubt by its start time: no two alike.
+    let mut last_started = SystemTime::UNIX_EPOCH;
+    loop {
+        let opened = shared
+            .plan
+            .open(&shared.xdrive, frag_id, frag_cnt, &starts, latest.len())
+            .await;
+        let mut stream = match opened {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        let mut progressed = false;
+        loop {
+            // Wait for room before reading on: at most one batch waits to be written.
+            let Ok(permit) = tx.reserve().await else {
+                return;
+            };
+            let started = SystemTime::now().max(last_started + Duration::from_micros(1));
+            last_started = started;
+            match stream.next_batch().await {
+                Ok(Some(batch)) => {
+                    let moved = batch
+                        .positions
+                        .iter()
+                        .any(|(&p, &next)| start_of(&starts, p) != Some(next));
+                    progressed |= batch.rows > 0 || !batch.errors.is_empty() || moved;
+                    advance(&mut starts, &batch.positions);
+                    permit.send(Ok((started, batch)));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    permit.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let at_end = latest
+            .iter()
+            .all(|(&p, &l)| start_of(&starts, p).is_some_and(|s| s >= 0 && s >= l));
+        if !progressed || (shared.options.quit_at_eof && at_end) {
+            return;
+        }
     }
 }
 
@@ -442,7 +516,7 @@ enum Step {
 impl Reader {
     async fn run(mut self) -> Result<(), LoadError> {
         let result = self.run_batches().await;
-        self.prefetch = None;
+        self.feed = None;
         // Whatever ended the run, what the database committed goes to Kafka too.
         if let Some(mirroring) = self.mirroring.take()
             && let Ok(Some(failed)) = mirroring.await
@@ -456,9 +530,9 @@ impl Reader {
     async fn run_batches(&mut self) -> Result<(), LoadError> {
         let mut backoff = BACKOFF_FIRST;
         'connection: loop {
-            // A read started ahead is discarded: the reader goes on from its own offsets
+            // What was read ahead is discarded: the reader goes on from its own offsets
             // (or the database's, below).
-            self.prefetch = None;
+            self.feed = None;
             if self.stopping() {
                 return Ok(());
             }
@@ -513,7 +587,7 @@ impl Reader {
                         }
                     }
                     Err(e) => {
-                        self.prefetch = None;
+                        self.feed = None;
                         self.retry_or_fail(e, &mut backoff).await?;
                         continue 'connection;
                     }
@@ -578,20 +652,25 @@ impl Reader {
         }
         let starts = self.starts(&self.next);
         let waiting = Instant::now();
-        let (started, batch) = match self.prefetch.take() {
-            // Read ahead from where the last committed batch ended: this batch's rows.
-            Some(prefetch) if prefetch.starts == starts => prefetch.finish().await?,
-            // None, or one that does not start here (dropping it discards it).
-            _ => {
-                let started = SystemTime::now();
-                let (frag_id, frag_cnt) = self.fragment();
-                let batch = shared
-                    .plan
-                    .read(&shared.xdrive, frag_id, frag_cnt, &starts)
-                    .await?;
-                (started, batch)
+        // The feed's next batch, if it starts here (after a failed batch it does not).
+        if self.feed.as_ref().is_some_and(|f| f.starts != starts) {
+            self.feed = None;
+        }
+        let next = match self.feed.as_mut() {
+            Some(feed) => feed.next().await,
+            None => None,
+        };
+        let next = match next {
+            Some(next) => next,
+            // None, or one that ended: read from here.
+            None => {
+                let feed = self.feed.insert(self.start_feed(starts));
+                feed.next()
+                    .await
+                    .unwrap_or_else(|| Ok((SystemTime::now(), read::BatchRead::default())))
             }
         };
+        let (started, batch) = next?;
         let moved = batch
             .positions
             .iter()
@@ -609,7 +688,6 @@ impl Reader {
             self.refresh_latest().await?;
         }
         let read_wait = waiting.elapsed();
-        self.prefetch = self.read_ahead(&batch);
         self.in_doubt = Some(started);
         let writing = Instant::now();
         sink.write(client, &batch, &self.latest, started).await?;
@@ -675,37 +753,26 @@ impl Reader {
             .collect()
     }
 
-    /// Starts the read that follows `batch` (about to be written): at the positions it
-    /// reported, as `self.next` will be once it commits. None when `-quit-at-eof` has
-    /// nothing left to read after it.
-    fn read_ahead(&self, batch: &read::BatchRead) -> Option<Prefetch> {
-        let mut next = self.next.clone();
-        next.extend(batch.positions.iter().map(|(&p, &n)| (p, n)));
-        let at_end = next
-            .iter()
-            .all(|(p, &n)| n >= 0 && self.latest.get(p).is_some_and(|&latest| n >= latest));
-        if self.shared.options.quit_at_eof && at_end {
-            return None;
-        }
-        let starts = self.starts(&next);
-        let shared = self.shared.clone();
-        let (frag_id, frag_cnt) = self.fragment();
-        let started = SystemTime::now();
-        let query = starts.clone();
-        let read = tokio::spawn(
-            async move {
-                shared
-                    .plan
-                    .read(&shared.xdrive, frag_id, frag_cnt, &query)
-                    .await
-            }
+    /// Starts reading ahead from `starts`.
+    fn start_feed(&self, starts: Vec<i64>) -> Feed {
+        // Room for one batch: the task reserves it before reading on, so one batch is
+        // written, one waits, and the plugin waits for the reader.
+        let (tx, batches) = mpsc::channel(1);
+        let task = tokio::spawn(
+            feed(
+                self.shared.clone(),
+                self.fragment(),
+                starts.clone(),
+                self.latest.clone(),
+                tx,
+            )
             .in_current_span(),
         );
-        Some(Prefetch {
+        Feed {
             starts,
-            started,
-            read,
-        })
+            batches,
+            task,
+        }
     }
 
     /// Mirrors the committed offsets into the Kafka consumer group in the background when

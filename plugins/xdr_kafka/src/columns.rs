@@ -91,6 +91,12 @@ pub enum ColumnError {
          int4, __dg_offset int8, __dg_raw bytea, __dg_reason text) to send error rows"
     )]
     ErrorLimitWithoutKinds,
+    /// `checkpoint` without the row-kind columns to carry position rows.
+    #[error(
+        "query key \"checkpoint\" needs the row-kind columns (__dg_kind int4, __dg_partition \
+         int4, __dg_offset int8, __dg_raw bytea, __dg_reason text) to send position rows"
+    )]
+    CheckpointWithoutKinds,
 }
 
 /// Where a column of the pages sent gets its values.

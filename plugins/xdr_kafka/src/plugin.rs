@@ -8,12 +8,18 @@ use crate::cli::Mount;
 /// gets that error, so the user sees it where they query).
 pub struct KafkaPlugin {
     mount: Result<Mount, String>,
+    /// What the last read left to tear down: dropped with the plugin, after the
+    /// conversation has ended (see [`crate::read::Leftovers`]).
+    leftovers: Option<crate::read::Leftovers>,
 }
 
 impl KafkaPlugin {
     /// A plugin with this mount, or the argument error to report.
     pub fn new(mount: Result<Mount, String>) -> KafkaPlugin {
-        KafkaPlugin { mount }
+        KafkaPlugin {
+            mount,
+            leftovers: None,
+        }
     }
 
     fn mount(&self) -> Result<&Mount, PluginError> {
@@ -32,7 +38,9 @@ impl Plugin for KafkaPlugin {
 
     fn read(&mut self, req: &ReadRequest, out: &mut PageSink<'_>) -> Result<(), PluginError> {
         let mount = self.mount()?;
-        crate::read::read(&mount.consumer(), mount.transforms(), req, out)
+        let leftovers = crate::read::read(&mount.consumer(), mount.transforms(), req, out)?;
+        self.leftovers = Some(leftovers);
+        Ok(())
     }
 
     fn write(&mut self, req: &WriteRequest, pages: &mut PageSource<'_>) -> Result<(), PluginError> {

@@ -29,6 +29,15 @@ const STALL: Duration = Duration::from_secs(30);
 /// The error rows' raw values are cut to this many bytes.
 const MAX_RAW_BYTES: usize = 1 << 20;
 
+/// What a finished read leaves to tear down: the consumer and the transform stage. Their
+/// teardown (librdkafka closing its broker connections, the module's thread joining)
+/// takes up to about 100 ms, so it waits until the reply has ended and the reader
+/// (`dgkafka`'s next batch) is no longer waiting for the end of the stream.
+pub struct Leftovers {
+    _reader: Reader,
+    _pipeline: Pipeline,
+}
+
 /// Serves a read; `transforms` are the mount's transform directories, if it allows
 /// transforms.
 pub fn read(
@@ -36,7 +45,7 @@ pub fn read(
     transforms: Option<&TransformDirs>,
     req: &ReadRequest,
     out: &mut PageSink<'_>,
-) -> Result<(), PluginError> {
+) -> Result<Leftovers, PluginError> {
     let path = req.filespec.as_ref().map_or("", |f| f.path.as_str());
     let (topic, path_query) = topic_of(path)?;
     let query = ReadQuery::from_request(path_query, &req.filter)?;
@@ -45,6 +54,9 @@ pub fn read(
     let layout = Layout::new(&table, out.schema())?;
     if query.error_limit.is_some() && layout.kinds.is_none() {
         return Err(crate::columns::ColumnError::ErrorLimitWithoutKinds.into());
+    }
+    if query.checkpoint.is_some() && layout.kinds.is_none() {
+        return Err(crate::columns::ColumnError::CheckpointWithoutKinds.into());
     }
     let format = query.format.resolve(req.filespec.as_ref())?;
     // Before any Kafka work: a transform that cannot be loaded fails the read at once.
@@ -125,23 +137,7 @@ pub fn read(
             .and_then(|&(_, pos)| pos)
     });
     run.flush_decoded(out)?;
-    if let Some(kinds) = run.kinds {
-        let page = &mut run.page;
-        for &(partition, offset) in &next {
-            for slot in kinds {
-                match slot {
-                    Slot::Kind => page.push(Value::Int32(KIND_POSITION))?,
-                    Slot::Partition => page.push(Value::Int32(partition))?,
-                    Slot::Offset => page.push(Value::Int64(offset))?,
-                    _ => page.push_null()?,
-                }
-            }
-            page.end_row()?;
-            if page.is_full() {
-                out.send_builder(page)?;
-            }
-        }
-    }
+    run.push_positions(&next, out)?;
     out.send_builder(&mut run.page)?;
     tracing::info!(
         topic = %topic,
@@ -155,7 +151,10 @@ pub fn read(
         transform_us = run.pipeline.transform_busy().map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
         "Read done."
     );
-    Ok(())
+    Ok(Leftovers {
+        _reader: reader,
+        _pipeline: run.pipeline,
+    })
 }
 
 /// How messages become rows: decoded by their format, or run through a transform.
@@ -163,7 +162,7 @@ pub fn read(
     clippy::large_enum_variant,
     reason = "one per read; the decoder stays inline on the hot path"
 )]
-enum Pipeline {
+pub enum Pipeline {
     Decode(Decoder),
     Transform(Box<transform::Stage>),
 }
@@ -277,8 +276,61 @@ impl Run<'_> {
             if self.message(&meta, msg.payload(), out)? {
                 last_event = Instant::now();
             }
+            if self
+                .query
+                .checkpoint
+                .is_some_and(|every| self.taken % every == 0)
+                && self.taken < self.query.limit
+                && !tracker.all_finished()
+            {
+                self.checkpoint(tracker, out)?;
+            }
         }
         self.run_transform(out).map(drop)
+    }
+
+    /// A checkpoint (query key `checkpoint`): everything taken so far is loaded (the
+    /// transform's batches run to the end), then one position row per partition — the
+    /// offset after its last message taken — and the page is sent, so that no page holds
+    /// rows of both sides. The error budget starts again: `error_limit` counts per
+    /// checkpoint interval, as the reader's batches do.
+    fn checkpoint(&mut self, tracker: &Tracker, out: &mut PageSink<'_>) -> Result<(), PluginError> {
+        self.run_transform(out)?;
+        self.flush_decoded(out)?;
+        // Mid-read the messages taken are the truth: the next read starts after the last
+        // one and steps over any transaction markers by itself.
+        let next = tracker.next_offsets(|_| None);
+        self.push_positions(&next, out)?;
+        out.send_builder(&mut self.page)?;
+        self.errors = 0;
+        Ok(())
+    }
+
+    /// With the row-kind protocol: one position row per `(partition, next offset)`.
+    fn push_positions(
+        &mut self,
+        next: &[(i32, i64)],
+        out: &mut PageSink<'_>,
+    ) -> Result<(), PluginError> {
+        let Some(kinds) = self.kinds else {
+            return Ok(());
+        };
+        let page = &mut self.page;
+        for &(partition, offset) in next {
+            for slot in kinds {
+                match slot {
+                    Slot::Kind => page.push(Value::Int32(KIND_POSITION))?,
+                    Slot::Partition => page.push(Value::Int32(partition))?,
+                    Slot::Offset => page.push(Value::Int64(offset))?,
+                    _ => page.push_null()?,
+                }
+            }
+            page.end_row()?;
+            if page.is_full() {
+                out.send_builder(page)?;
+            }
+        }
+        Ok(())
     }
 
     /// Decodes one message into the pages, or adds it to the transform's batch; whether

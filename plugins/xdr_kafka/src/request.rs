@@ -9,7 +9,7 @@ use xdrive_plugin::proto::message::{FileSpec, Filter};
 use xdrive_plugin::proto::query::{self, Query, QueryError};
 
 /// The query keys a read takes (the seed's `group`, `start`, `limit`, `timeout`; ours
-/// `end`, `error_limit`, the format keys and the transform keys).
+/// `end`, `error_limit`, `checkpoint`, the format keys and the transform keys).
 pub const READ_KEYS: &[&str] = &[
     "group",
     "start",
@@ -17,6 +17,7 @@ pub const READ_KEYS: &[&str] = &[
     "limit",
     "timeout",
     "error_limit",
+    "checkpoint",
     "format",
     "delimiter",
     "quote",
@@ -274,8 +275,14 @@ pub struct ReadQuery {
     /// `timeout`.
     pub wait: Wait,
     /// `error_limit` (ours): undecodable messages come back as error rows, at most this
-    /// many; `None` = the first one fails the read.
+    /// many (per checkpoint interval with `checkpoint`); `None` = the first one fails the
+    /// read.
     pub error_limit: Option<u64>,
+    /// `checkpoint` (ours): after every this many records (data and error rows), position
+    /// rows for every partition read and the end of the page, so that the reader can end a
+    /// batch exactly there and go on reading the same stream. `None` = positions only at
+    /// the end.
+    pub checkpoint: Option<u64>,
     /// The format keys.
     pub format: FormatKeys,
     /// The transform keys (ours), when the read runs a transform.
@@ -435,6 +442,17 @@ impl ReadQuery {
                 })
             })
             .transpose()?;
+        let checkpoint = q
+            .get("checkpoint")
+            .map(|v| match v.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(RequestError::BadNumber {
+                    key: "checkpoint",
+                    value: v.to_owned(),
+                    want: "a number of records (1 or more)",
+                }),
+            })
+            .transpose()?;
         Ok(ReadQuery {
             group,
             start,
@@ -442,6 +460,7 @@ impl ReadQuery {
             limit,
             wait,
             error_limit,
+            checkpoint,
             format: FormatKeys::from_query(&q),
             transform: TransformKeys::from_query(&q)?,
         })

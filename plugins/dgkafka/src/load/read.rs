@@ -1,12 +1,20 @@
-//! One batch's read from `xdr_kafka`: the request (columns, projection, query) and the
-//! split of the returned rows by `__dg_kind` into data rows, error rows and positions.
-//! The data rows stay in the pages as they arrived (their values are ranges of the
-//! received frames); the COPY encodes them from there ([`BatchRead::data`]).
+//! Reads from `xdr_kafka`: the request (columns, projection, query), the cut of its stream
+//! into batches at the plugin's checkpoints, and the split of each batch's rows by
+//! `__dg_kind` into data rows, error rows and positions. The data rows stay in the pages
+//! as they arrived (their values are ranges of the received frames); the COPY encodes
+//! them from there ([`BatchRead::data`]).
+//!
+//! One request reads up to [`STREAM_RECORDS`] records (at least one batch, at most
+//! [`MAX_BATCHES_PER_READ`]): the query's `checkpoint=max_row` makes the plugin end a page
+//! with position rows after every `max_row` records, and each such point ends a batch.
+//! Starting a plugin process and a Kafka consumer, and the consumer's first fetches, cost
+//! tens of milliseconds; per batch that was most of a batch's read time.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use xdrive::{Client, ReadSpec};
+use tokio::net::TcpStream;
+use xdrive::{Client, PageStream, ReadSpec};
 use xdrive_proto::message::CsvSpec;
 use xdrive_proto::page::{PageReader, Value};
 use xdrive_proto::schema::{Column, Schema};
@@ -23,6 +31,11 @@ const DG_OFFSET: &str = "__dg_offset";
 const DG_RAW: &str = "__dg_raw";
 const DG_REASON: &str = "__dg_reason";
 const KAFKA_PARTITION: &str = "__kafka_partition";
+
+/// About how many records one read request asks for (rounded to whole batches).
+pub const STREAM_RECORDS: i64 = 1_000_000;
+/// The most batches one read request is cut into.
+pub const MAX_BATCHES_PER_READ: i64 = 100;
 
 const KIND_DATA: i32 = 0;
 const KIND_ERROR: i32 = 1;
@@ -87,6 +100,9 @@ pub struct ReadPlan {
     /// The loaded input columns: the pages handed to COPY.
     pub data_schema: Schema,
     group: String,
+    /// Records per batch (`kafka.commit.max_row`): the query's `checkpoint`.
+    max_row: i64,
+    /// Records per request: the query's `limit`, a whole number of batches.
     limit: i64,
     timeout: i64,
     error_limit: Option<u64>,
@@ -181,7 +197,8 @@ impl ReadPlan {
             projection,
             data_schema,
             group: input.consumer_group.clone(),
-            limit: max_row,
+            max_row,
+            limit: max_row.saturating_mul((STREAM_RECORDS / max_row.max(1)).clamp(1, MAX_BATCHES_PER_READ)),
             timeout: config.kafka.commit.minimal_interval,
             error_limit,
             transform_query,
@@ -198,8 +215,8 @@ impl ReadPlan {
             .join(",");
         let timeout = if self.timeout <= 0 { -1 } else { self.timeout };
         let mut query = format!(
-            "group={}&start={starts}&limit={}&timeout={timeout}",
-            self.group, self.limit
+            "group={}&start={starts}&limit={}&checkpoint={}&timeout={timeout}",
+            self.group, self.limit, self.max_row
         );
         if let Some(limit) = self.error_limit {
             query.push_str(&format!("&error_limit={limit}"));
@@ -208,33 +225,32 @@ impl ReadPlan {
         query
     }
 
-    /// Reads one batch as fragment `frag_id` of `frag_cnt`.
-    pub async fn read(
+    /// Starts a read as fragment `frag_id` of `frag_cnt`, whose partitions number
+    /// `owned`: a stream of batches.
+    pub async fn open(
         &self,
         client: &Client,
         frag_id: i32,
         frag_cnt: i32,
         starts: &[i64],
-    ) -> Result<BatchRead, LoadError> {
+        owned: usize,
+    ) -> Result<BatchStream<'_>, LoadError> {
         let mut spec = ReadSpec::new(self.path.clone(), &self.columns)
             .format(self.format.clone())
             .query(self.query(starts))
             .fragment(frag_id, frag_cnt)
             .project(self.projection.iter().cloned());
         spec.csv = self.csv.clone();
-        let mut stream = client
+        let pages = client
             .read(&spec)
             .await
             .map_err(|e| LoadError::Read(Box::new(e)))?;
-        let mut out = BatchRead::default();
-        while let Some(page) = stream
-            .next_page()
-            .await
-            .map_err(|e| LoadError::Read(Box::new(e)))?
-        {
-            self.split_page(page, &mut out)?;
-        }
-        Ok(out)
+        Ok(BatchStream {
+            plan: self,
+            pages,
+            owned,
+            ended: false,
+        })
     }
 
     /// Sorts `page`'s rows: data rows are counted and kept in place (the page is kept
@@ -323,6 +339,42 @@ impl ReadPlan {
     }
 }
 
+/// One read request's batches, in order.
+pub struct BatchStream<'a> {
+    plan: &'a ReadPlan,
+    pages: PageStream<TcpStream>,
+    /// The fragment's partitions: a checkpoint is complete with a position for each.
+    owned: usize,
+    ended: bool,
+}
+
+impl BatchStream<'_> {
+    /// The next batch: the rows up to the next checkpoint, or up to the end of the
+    /// stream; `None` once the stream ended.
+    pub async fn next_batch(&mut self) -> Result<Option<BatchRead>, LoadError> {
+        if self.ended {
+            return Ok(None);
+        }
+        let mut out = BatchRead::default();
+        let mut any = false;
+        while let Some(page) = self
+            .pages
+            .next_page()
+            .await
+            .map_err(|e| LoadError::Read(Box::new(e)))?
+        {
+            any = true;
+            self.plan.split_page(page, &mut out)?;
+            // A checkpoint ends its page, but its position rows may span two pages.
+            if self.owned > 0 && out.positions.len() >= self.owned {
+                return Ok(Some(out));
+            }
+        }
+        self.ended = true;
+        Ok(any.then_some(out))
+    }
+}
+
 /// The read query keys of `[kafka.transform]`: the module (relative to the mount's
 /// `--transforms-dir`), its config pairs encoded for the query, and its limits.
 fn transform_query(transform: &Transform) -> Result<String, LoadError> {
@@ -395,7 +447,7 @@ max_row = 200
         assert_eq!(plan.csv.as_ref().unwrap().delimiter, "|");
         assert_eq!(
             plan.query(&[5, -1, -2]),
-            "group=dggrp&start=5,-1,-2&limit=200&timeout=-1"
+            "group=dggrp&start=5,-1,-2&limit=20000&checkpoint=200&timeout=-1"
         );
     }
 
@@ -433,7 +485,7 @@ max_row = 200
         assert_eq!(
             query,
             format!(
-                "group=dggrp&start=5,-1,-2&limit=200&timeout=-1&transform=sub/mask.wasm\
+                "group=dggrp&start=5,-1,-2&limit=20000&checkpoint=200&timeout=-1&transform=sub/mask.wasm\
                  &transform_config={}&transform_timeout_ms=250&transform_memory_mb=64",
                 formats::encode_transform_config(&pairs)
             )
