@@ -10,15 +10,16 @@
 //! when a reader stops); a failure there is a warning, since the database is the source
 //! of truth.
 //!
-//! **Pipeline.** A reader overlaps its stages: as soon as a batch's read has ended (its
-//! positions are known), the next read is started in the background at those positions
-//! while the batch's transaction (COPY straight from the received pages, offsets,
-//! `COMMIT`) runs; the next batch takes that read only if it starts where the read did,
-//! i.e. after the commit. When a batch fails or is rolled back, the read started ahead is
-//! discarded and the reader resumes from the offsets the database recorded, exactly as
-//! after a restart. Mirroring offsets into the consumer group runs in the background too
-//! (one at a time per reader), off the batches' path; the last one is awaited when the
-//! reader stops.
+//! **Pipeline.** A reader overlaps its stages. Its reads run in a background task (a
+//! [`Feed`]): one `xdr_kafka` request reads many batches in a row (cut at the plugin's
+//! checkpoints, [`read`]), and when it ends the next request starts where it ended. The
+//! task reads the next batch while the batch before it is written (COPY straight from the
+//! received pages, offsets, `COMMIT`) and holds at most that one batch; a batch is taken
+//! only if it starts where the reader's committed offsets are. When a batch fails or is
+//! rolled back, what was read ahead is discarded and the reader resumes from the offsets
+//! the database recorded, exactly as after a restart. Mirroring offsets into the consumer
+//! group runs in the background too (one at a time per reader), off the batches' path; the
+//! last one is awaited when the reader stops.
 //!
 //! A lost connection during a batch's transaction leaves its outcome in doubt; after
 //! reconnecting, the reader looks for that batch's offset rows (by its `batch_start`) and

@@ -452,6 +452,21 @@ max_row = 200
     }
 
     #[test]
+    fn a_request_reads_whole_batches_up_to_about_a_million_records() {
+        let plan = |max_row: i64| {
+            let mut c = config("");
+            c.kafka.commit.max_row = max_row;
+            let plan = ReadPlan::new(&c).unwrap();
+            (plan.limit, plan.max_row)
+        };
+        assert_eq!(plan(100_000), (1_000_000, 100_000));
+        // At most MAX_BATCHES_PER_READ batches, at least one.
+        assert_eq!(plan(1000), (100_000, 1000));
+        assert_eq!(plan(3_000_000), (3_000_000, 3_000_000));
+        assert_eq!(plan(300_000), (900_000, 300_000));
+    }
+
+    #[test]
     fn the_error_limit_is_sent_only_with_an_error_table() {
         let rows = ReadPlan::new(&config("error_table = \"e\"\nerror_limit = \"10%\"")).unwrap();
         assert!(

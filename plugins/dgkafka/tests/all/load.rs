@@ -199,6 +199,21 @@ async fn csv_loads_every_row_then_resumes_without_duplicates_and_mirrors_offsets
         .unwrap()
         .get(0);
     assert!(batches >= 3, "{batches} offset rows for partition 0");
+    // A read request runs on across batches (xdr_kafka's checkpoints): still, no batch
+    // holds more than max_row rows.
+    let largest: i64 = f
+        .client
+        .query_one(
+            &format!(
+                "SELECT max(n)::int8 FROM (SELECT sum(nrows) AS n FROM {} GROUP BY batch_start) b",
+                f.offsets
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(largest, 7, "the largest batch");
 
     // Resume: only the new messages are loaded.
     f.produce_csv(1, 40..50);

@@ -120,6 +120,43 @@ async fn with_error_limit_error_rows_come_back_and_past_it_the_read_fails() {
 }
 
 #[tokio::test]
+async fn with_checkpoints_error_limit_counts_per_interval() {
+    let topic = unique_name("xk_bad_intervals");
+    dgkafka_testkit::create_topic(&topic, 1);
+    let lines: Vec<String> = ["x,a", "1,b", "y,c", "2,d", "z,e", "w,f"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    produce(&topic, 0, &lines);
+    let server = server();
+    let columns = with_kinds(&[("id", SpqType::Int32), ("name", SpqType::Cstr)]);
+    // One bad message in each of the first two intervals of 2 records: within the limit.
+    let rows = read_rows(
+        &server,
+        &read_spec(&topic, &columns, "group=g&start=0&limit=4&checkpoint=2&error_limit=1"),
+    )
+    .await
+    .unwrap();
+    let [data, errors, pos] = by_kind(rows, 2);
+    assert_eq!((data.len(), errors.len()), (2, 2));
+    assert_eq!(positions(&pos, 2), [(0, 2), (0, 4)]);
+    // The third interval holds two: past the limit, the read fails at the second.
+    let e = read_rows(
+        &server,
+        &read_spec(&topic, &columns, "group=g&start=0&checkpoint=2&error_limit=1"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        errmsg(&e),
+        format!(
+            "topic \"{topic}\": more than error_limit=1 undecodable messages; the next one, at \
+             partition 0, offset 5: column \"id\": \"w\" is not a valid int4"
+        )
+    );
+}
+
+#[tokio::test]
 async fn bad_requests_are_named() {
     let topic = topic_with_a_bad_row();
     let server = server();
@@ -157,6 +194,20 @@ async fn bad_requests_are_named() {
     assert!(
         errmsg(&e).starts_with("query key \"error_limit\" needs the row-kind columns"),
         "{e}"
+    );
+    let e = read_rows(&server, &read_spec(&topic, &columns, "group=g&checkpoint=5"))
+        .await
+        .unwrap_err();
+    assert!(
+        errmsg(&e).starts_with("query key \"checkpoint\" needs the row-kind columns"),
+        "{e}"
+    );
+    let e = read_rows(&server, &read_spec(&topic, &columns, "group=g&checkpoint=0"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        errmsg(&e),
+        "query key \"checkpoint\": \"0\" is not a number of records (1 or more)"
     );
     let missing = unique_name("xk_missing");
     let e = read_rows(&server, &read_spec(&missing, &columns, "group=g"))

@@ -108,15 +108,25 @@ pub async fn read_rows(
     server: &XdriveServer,
     spec: &ReadSpec,
 ) -> Result<Vec<Vec<Cell>>, xdrive::Error> {
+    Ok(read_pages(server, spec).await?.concat())
+}
+
+/// Reads `spec` to the end: every page, as rows of cells.
+pub async fn read_pages(
+    server: &XdriveServer,
+    spec: &ReadSpec,
+) -> Result<Vec<Vec<Vec<Cell>>>, xdrive::Error> {
     within(async {
         let mut stream = client(server).read(spec).await?;
-        let mut rows = Vec::new();
+        let mut pages = Vec::new();
         while let Some(page) = stream.next_page().await? {
-            for r in 0..page.nrow() {
-                rows.push(page.columns().map(|c| Cell::from(c.get(r))).collect());
-            }
+            pages.push(
+                (0..page.nrow())
+                    .map(|r| page.columns().map(|c| Cell::from(c.get(r))).collect())
+                    .collect(),
+            );
         }
-        Ok(rows)
+        Ok(pages)
     })
     .await
 }

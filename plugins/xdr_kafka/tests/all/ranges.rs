@@ -9,8 +9,8 @@ use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use xdrive::proto::spq::SpqType;
 
 use crate::{
-    Cell, by_kind, errmsg, positions, read_rows, read_spec, schema, server, t, topic_with_messages,
-    with_kinds,
+    Cell, by_kind, errmsg, positions, read_pages, read_rows, read_spec, schema, server, t,
+    topic_with_messages, with_kinds,
 };
 
 /// `line text, __kafka_partition int4, __kafka_offset int8` and the row-kind columns.
@@ -87,6 +87,55 @@ async fn limit_caps_the_records_and_the_positions_follow_what_was_read() {
     let [rows, _, pos] = by_kind(read_rows(&server, &spec).await.unwrap(), 3);
     assert!(rows.is_empty());
     assert_eq!(positions(&pos, 3), [(0, 2), (1, 3)]);
+}
+
+#[tokio::test]
+async fn checkpoints_end_a_page_with_positions_after_every_n_records() {
+    let topic = topic_with_messages("xk_checkpoint", &[5, 6, 7]);
+    let server = server();
+    let spec = read_spec(&topic, &line_columns(), "group=g&start=0,0,1&checkpoint=4");
+    let pages = read_pages(&server, &spec).await.unwrap();
+    // Walk the stream: each run of position rows is a checkpoint, closes its page, and
+    // says where each partition stands after the data rows before it.
+    let mut next = [0, 0, 1];
+    let mut since = 0;
+    let mut checkpoints = Vec::new();
+    let mut taken = 0;
+    for page in &pages {
+        let [rows, errors, pos] = by_kind(page.clone(), 3);
+        assert!(errors.is_empty());
+        for (p, o) in data(&rows) {
+            let p = usize::try_from(p).unwrap();
+            assert_eq!(o, next[p], "partition {p}: in order, none skipped");
+            next[p] = o + 1;
+        }
+        since += rows.len();
+        taken += rows.len();
+        if pos.is_empty() {
+            continue;
+        }
+        let kinds: Vec<&Cell> = page.iter().map(|r| &r[3]).collect();
+        assert!(
+            kinds.ends_with(&vec![&Cell::I32(2); 3]),
+            "the position rows end their page: {kinds:?}"
+        );
+        assert_eq!(
+            positions(&pos, 3),
+            [(0, next[0]), (1, next[1]), (2, next[2])]
+        );
+        checkpoints.push(since);
+        since = 0;
+    }
+    assert_eq!(taken, 5 + 6 + 6);
+    // Every 4 records, then the end of the read with the rest.
+    assert_eq!(checkpoints, [4, 4, 4, 4, 1]);
+    assert_eq!(next, [5, 6, 7]);
+
+    // With a limit, the read ends there; no checkpoint repeats the final positions.
+    let spec = read_spec(&topic, &line_columns(), "group=g&start=0,0,0&limit=8&checkpoint=4");
+    let [rows, _, pos] = by_kind(read_rows(&server, &spec).await.unwrap(), 3);
+    assert_eq!(rows.len(), 8);
+    assert_eq!(pos.len(), 3 * 2);
 }
 
 #[tokio::test]
