@@ -456,7 +456,8 @@ async fn feed(
     latest: BTreeMap<i32, i64>,
     tx: mpsc::Sender<Result<(SystemTime, read::BatchRead), LoadError>>,
 ) {
-    let start_of = |starts: &[i64], p: i32| usize::try_from(p).ok().and_then(|p| starts.get(p).copied());
+    let start_of =
+        |starts: &[i64], p: i32| usize::try_from(p).ok().and_then(|p| starts.get(p).copied());
     // Offset-table rows find a batch in doubt by its start time: no two alike.
     let mut last_started = SystemTime::UNIX_EPOCH;
     loop {

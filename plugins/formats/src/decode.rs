@@ -39,6 +39,9 @@ pub struct Decoder {
     /// Decoded bytea values.
     bytes: Vec<u8>,
     json: JsonValidator,
+    /// The schema of the last page [`decode_with_trailer`](Self::decode_with_trailer)
+    /// checked: later rows of the same page skip the check.
+    checked_wider: Option<Schema>,
 }
 
 #[derive(Debug)]
@@ -95,6 +98,7 @@ impl Decoder {
             max_message_bytes,
             bytes: Vec::new(),
             json: JsonValidator::default(),
+            checked_wider: None,
         })
     }
 
@@ -132,7 +136,53 @@ impl Decoder {
             page.schema() == &self.schema,
             "the page builder's schema is not the decoder's"
         );
-        match self.decode_row(meta, payload, page) {
+        self.decode_then(meta, payload, page, &[])
+    }
+
+    /// Like [`decode`](Self::decode), into a page whose first columns are this decoder's
+    /// and whose other columns get `trailer`'s values, in order (e.g. the row-kind columns
+    /// of a data row): one pass, where decoding into a page of its own and copying the
+    /// rows over would write every value twice.
+    ///
+    /// # Panics
+    ///
+    /// If `page`'s columns are not this decoder's followed by `trailer.len()` more, or it
+    /// already holds `i32::MAX` rows. A trailer value whose type differs from its
+    /// column's is a row error naming the column.
+    pub fn decode_with_trailer(
+        &mut self,
+        meta: &MessageMeta<'_>,
+        payload: Option<&[u8]>,
+        page: &mut PageBuilder,
+        trailer: &[Option<Value<'_>>],
+    ) -> Result<(), RowError> {
+        if self.checked_wider.as_ref() != Some(page.schema()) {
+            let columns = page.schema().columns();
+            assert!(
+                columns.len() == self.schema.len() + trailer.len()
+                    && columns[..self.schema.len()] == *self.schema.columns(),
+                "the page builder's first columns are not the decoder's, or the trailer does \
+                 not fill the rest"
+            );
+            self.checked_wider = Some(page.schema().clone());
+        }
+        self.decode_then(meta, payload, page, trailer)
+    }
+
+    fn decode_then(
+        &mut self,
+        meta: &MessageMeta<'_>,
+        payload: Option<&[u8]>,
+        page: &mut PageBuilder,
+        trailer: &[Option<Value<'_>>],
+    ) -> Result<(), RowError> {
+        let decoded = self.decode_row(meta, payload, page).and_then(|()| {
+            trailer.iter().try_for_each(|v| {
+                page.push_opt(*v)
+                    .map_err(|e| Failure::new(RowErrorKind::Value, e.to_string()))
+            })
+        });
+        match decoded {
             Ok(()) => {
                 page.end_row().expect("a page holds at most i32::MAX rows");
                 Ok(())
@@ -621,6 +671,68 @@ mod tests {
             ]
         );
         assert!(matches!(page.column(4).get(0), Some(Value::Double(x)) if x.is_sign_negative()));
+    }
+
+    #[test]
+    fn a_trailer_fills_the_columns_after_the_decoded_ones() {
+        use xdrive_proto::schema::Column;
+        let mut d = csv(&["int4", "text"]);
+        let mut columns = d.schema().columns().to_vec();
+        columns.push(Column::new("kind", SpqType::Int32));
+        columns.push(Column::new("reason", SpqType::Cstr));
+        let wide = Schema::new(columns).unwrap();
+        let mut page = PageBuilder::new(wide.clone(), PageLimits::default());
+        let trailer = [Some(Value::Int32(7)), None];
+        d.decode_with_trailer(&META, Some(b"1|a"), &mut page, &trailer)
+            .unwrap();
+        // A bad row adds nothing, trailer included.
+        let e = d
+            .decode_with_trailer(&META, Some(b"x|b"), &mut page, &trailer)
+            .unwrap_err();
+        assert_eq!(e.reason, "column \"c0\": \"x\" is not a valid int4");
+        d.decode_with_trailer(&META, Some(b"2|"), &mut page, &trailer)
+            .unwrap();
+        let page = PageReader::new(&wide, page.finish().unwrap()).unwrap();
+        let rows: Vec<Vec<_>> = (0..page.nrow())
+            .map(|r| page.columns().map(|c| c.get(r)).collect())
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                [
+                    Some(Value::Int32(1)),
+                    Some(Value::Text("a")),
+                    Some(Value::Int32(7)),
+                    None
+                ],
+                [Some(Value::Int32(2)), None, Some(Value::Int32(7)), None],
+            ]
+        );
+        // A trailer value of the wrong type is the row's error, naming the column.
+        let mut page = PageBuilder::new(wide, PageLimits::default());
+        let e = d
+            .decode_with_trailer(
+                &META,
+                Some(b"3|c"),
+                &mut page,
+                &[Some(Value::Bool(true)), None],
+            )
+            .unwrap_err();
+        assert!(e.reason.contains("kind"), "{}", e.reason);
+        assert!(page.is_empty());
+    }
+
+    #[test]
+    #[should_panic(expected = "first columns are not the decoder's")]
+    fn a_trailer_page_must_start_with_the_decoded_columns() {
+        let mut d = csv(&["int4"]);
+        let other = Schema::new(vec![
+            xdrive_proto::schema::Column::new("x", SpqType::Int32),
+            xdrive_proto::schema::Column::new("kind", SpqType::Int32),
+        ])
+        .unwrap();
+        let mut page = PageBuilder::new(other, PageLimits::default());
+        let _ = d.decode_with_trailer(&META, Some(b"1"), &mut page, &[None]);
     }
 
     #[test]

@@ -22,6 +22,9 @@ use crate::transform::{self, Fate};
 /// How long one poll waits before the read checks its deadline.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How many consumer events pass between two looks at the clock for the read's deadline.
+const CLOCK_EVERY: u32 = 256;
+
 /// A read that is not waiting fails when the brokers deliver nothing at all (no message,
 /// no end of partition) for this long: they are unreachable or refuse us.
 const STALL: Duration = Duration::from_secs(30);
@@ -102,8 +105,15 @@ pub fn read(
     let kinds = layout.kinds.as_deref();
     // Without row kinds the decoder fills the pages sent (same columns); with them it
     // fills its own pages, copied into the pages sent beside the kind columns.
+    // The common case (dgkafka's requests): the decoded columns come first, then the kind
+    // columns, so the decoder fills the pages sent directly, the kind columns after.
+    let trailer = match (&pipeline, kinds) {
+        (Pipeline::Decode(d), Some(kinds)) => data_trailer(kinds, d.schema().len()),
+        _ => None,
+    };
     let (page, decoded) = match kinds {
         None => (pipeline.new_page(), None),
+        Some(_) if trailer.is_some() => (out.page_builder(), None),
         Some(_) => (out.page_builder(), Some(pipeline.new_page())),
     };
     let mut run = Run {
@@ -113,6 +123,7 @@ pub fn read(
         kinds,
         page,
         decoded,
+        trailer,
         taken: 0,
         errors: 0,
     };
@@ -200,6 +211,9 @@ struct Run<'a> {
     page: PageBuilder,
     /// With the row-kind protocol: decoded rows not yet copied into `page`.
     decoded: Option<PageBuilder>,
+    /// With the row-kind protocol when the decoded columns come first: the values of the
+    /// kind columns of a data row, pushed after the decoded ones (then `decoded` is None).
+    trailer: Option<Vec<Option<Value<'static>>>>,
     /// Records taken (data and error rows).
     taken: u64,
     /// Error rows sent.
@@ -219,36 +233,47 @@ impl Run<'_> {
             Wait::Upto(d) => Some(Instant::now() + d),
             Wait::UntilCaughtUp => None,
         };
-        let mut last_event = Instant::now();
+        // When the consumer last went quiet (nothing to poll, no transform batch done):
+        // a read that does not wait fails after STALL of that.
+        let mut quiet_since: Option<Instant> = None;
+        // Reading the clock per message costs more than deciding the message: the
+        // deadline is checked when idle and every CLOCK_EVERY events.
+        let mut events: u32 = 0;
         while self.taken < self.query.limit && !tracker.all_finished() {
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
+            events = events.wrapping_add(1);
+            if events % CLOCK_EVERY == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
-            }
-            if deadline.is_none() && now.duration_since(last_event) >= STALL {
-                let e: KafkaOpError = reader.error(
-                    format!(
-                        "reading topic \"{}\": nothing arrived for partitions {:?} in {}s",
-                        self.topic,
-                        tracker.unfinished(),
-                        STALL.as_secs()
-                    ),
-                    kafka_config::explain_code(
-                        rdkafka::error::RDKafkaErrorCode::OperationTimedOut,
-                        None,
-                    ),
-                );
-                return Err(e.into_plugin_error());
             }
             let Some(event) = reader.consumer().poll(POLL) else {
                 // Idle: what waits for the transform goes now. A batch may take long
                 // (up to transform_timeout_ms per call): that is no broker stall.
                 if self.run_transform(out)? {
-                    last_event = Instant::now();
+                    quiet_since = None;
+                    continue;
+                }
+                let now = Instant::now();
+                if deadline.is_some_and(|d| now >= d) {
+                    break;
+                }
+                let since = *quiet_since.get_or_insert(now);
+                if deadline.is_none() && now.duration_since(since) + POLL >= STALL {
+                    let e: KafkaOpError = reader.error(
+                        format!(
+                            "reading topic \"{}\": nothing arrived for partitions {:?} in {}s",
+                            self.topic,
+                            tracker.unfinished(),
+                            STALL.as_secs()
+                        ),
+                        kafka_config::explain_code(
+                            rdkafka::error::RDKafkaErrorCode::OperationTimedOut,
+                            None,
+                        ),
+                    );
+                    return Err(e.into_plugin_error());
                 }
                 continue;
             };
-            last_event = Instant::now();
+            quiet_since = None;
             let msg = match event {
                 Ok(msg) => msg,
                 Err(KafkaError::PartitionEOF(p)) => {
@@ -273,9 +298,7 @@ impl Run<'_> {
                 timestamp_ms: msg.timestamp().to_millis(),
                 key: msg.key(),
             };
-            if self.message(&meta, msg.payload(), out)? {
-                last_event = Instant::now();
-            }
+            self.message(&meta, msg.payload(), out)?;
             if self
                 .query
                 .checkpoint
@@ -333,43 +356,46 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Decodes one message into the pages, or adds it to the transform's batch; whether
-    /// a transform batch ran.
+    /// Decodes one message into the pages, or adds it to the transform's batch.
     fn message(
         &mut self,
         meta: &MessageMeta<'_>,
         payload: Option<&[u8]>,
         out: &mut PageSink<'_>,
-    ) -> Result<bool, PluginError> {
+    ) -> Result<(), PluginError> {
         let decoder = match &mut self.pipeline {
             Pipeline::Decode(d) => d,
             Pipeline::Transform(stage) => {
                 stage.add(meta, payload);
-                return if stage.is_full() {
-                    self.submit_transform(out, 1)
-                } else {
-                    Ok(false)
-                };
+                if stage.is_full() {
+                    self.submit_transform(out, 1)?;
+                }
+                return Ok(());
             }
         };
+        let copied_later = self.decoded.is_some();
         let target = match self.decoded.as_mut() {
             Some(d) => d,
             None => &mut self.page,
         };
-        match decoder.decode(meta, payload, target) {
+        let decoded = match &self.trailer {
+            Some(trailer) => decoder.decode_with_trailer(meta, payload, target, trailer),
+            None => decoder.decode(meta, payload, target),
+        };
+        match decoded {
             Ok(()) => {
                 if target.is_full() {
-                    if self.kinds.is_some() {
+                    if copied_later {
                         self.flush_decoded(out)?;
                     } else {
                         out.send_builder(target)?;
                     }
                 }
-                Ok(false)
+                Ok(())
             }
             Err(e) => {
                 let fatal = format!("cannot decode the message at {e}");
-                self.row_error(&e, &fatal, payload, out).map(|()| false)
+                self.row_error(&e, &fatal, payload, out)
             }
         }
     }
@@ -575,6 +601,26 @@ impl Run<'_> {
         };
         copy_decoded(self.pipeline.schema(), kinds, decoded, &mut self.page, out)
     }
+}
+
+/// The kind columns' values of a data row when `kinds` (the columns sent) are the
+/// decoder's `ndecoded` columns in order, then only kind columns; else None.
+fn data_trailer(kinds: &[Slot], ndecoded: usize) -> Option<Vec<Option<Value<'static>>>> {
+    let (decoded, rest) = kinds.split_at_checked(ndecoded)?;
+    let in_order = decoded
+        .iter()
+        .enumerate()
+        .all(|(i, slot)| *slot == Slot::Decoded(i));
+    if !in_order {
+        return None;
+    }
+    rest.iter()
+        .map(|slot| match slot {
+            Slot::Decoded(_) => None,
+            Slot::Kind => Some(Some(Value::Int32(KIND_DATA))),
+            _ => Some(None),
+        })
+        .collect()
 }
 
 /// With the row-kind protocol: copies the rows of `decoded` (of `schema`) into `page` as

@@ -198,7 +198,8 @@ impl ReadPlan {
             data_schema,
             group: input.consumer_group.clone(),
             max_row,
-            limit: max_row.saturating_mul((STREAM_RECORDS / max_row.max(1)).clamp(1, MAX_BATCHES_PER_READ)),
+            limit: max_row
+                .saturating_mul((STREAM_RECORDS / max_row.max(1)).clamp(1, MAX_BATCHES_PER_READ)),
             timeout: config.kafka.commit.minimal_interval,
             error_limit,
             transform_query,

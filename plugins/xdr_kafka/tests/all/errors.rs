@@ -133,7 +133,11 @@ async fn with_checkpoints_error_limit_counts_per_interval() {
     // One bad message in each of the first two intervals of 2 records: within the limit.
     let rows = read_rows(
         &server,
-        &read_spec(&topic, &columns, "group=g&start=0&limit=4&checkpoint=2&error_limit=1"),
+        &read_spec(
+            &topic,
+            &columns,
+            "group=g&start=0&limit=4&checkpoint=2&error_limit=1",
+        ),
     )
     .await
     .unwrap();
@@ -143,7 +147,11 @@ async fn with_checkpoints_error_limit_counts_per_interval() {
     // The third interval holds two: past the limit, the read fails at the second.
     let e = read_rows(
         &server,
-        &read_spec(&topic, &columns, "group=g&start=0&checkpoint=2&error_limit=1"),
+        &read_spec(
+            &topic,
+            &columns,
+            "group=g&start=0&checkpoint=2&error_limit=1",
+        ),
     )
     .await
     .unwrap_err();
@@ -195,16 +203,22 @@ async fn bad_requests_are_named() {
         errmsg(&e).starts_with("query key \"error_limit\" needs the row-kind columns"),
         "{e}"
     );
-    let e = read_rows(&server, &read_spec(&topic, &columns, "group=g&checkpoint=5"))
-        .await
-        .unwrap_err();
+    let e = read_rows(
+        &server,
+        &read_spec(&topic, &columns, "group=g&checkpoint=5"),
+    )
+    .await
+    .unwrap_err();
     assert!(
         errmsg(&e).starts_with("query key \"checkpoint\" needs the row-kind columns"),
         "{e}"
     );
-    let e = read_rows(&server, &read_spec(&topic, &columns, "group=g&checkpoint=0"))
-        .await
-        .unwrap_err();
+    let e = read_rows(
+        &server,
+        &read_spec(&topic, &columns, "group=g&checkpoint=0"),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(
         errmsg(&e),
         "query key \"checkpoint\": \"0\" is not a number of records (1 or more)"

@@ -132,7 +132,11 @@ async fn checkpoints_end_a_page_with_positions_after_every_n_records() {
     assert_eq!(next, [5, 6, 7]);
 
     // With a limit, the read ends there; no checkpoint repeats the final positions.
-    let spec = read_spec(&topic, &line_columns(), "group=g&start=0,0,0&limit=8&checkpoint=4");
+    let spec = read_spec(
+        &topic,
+        &line_columns(),
+        "group=g&start=0,0,0&limit=8&checkpoint=4",
+    );
     let [rows, _, pos] = by_kind(read_rows(&server, &spec).await.unwrap(), 3);
     assert_eq!(rows.len(), 8);
     assert_eq!(pos.len(), 3 * 2);
