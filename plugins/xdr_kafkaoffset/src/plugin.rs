@@ -16,12 +16,19 @@ use crate::request::{ReadColumn, ReadQuery, RequestError, WriteColumns};
 /// every request gets that error, so the user sees it where they query).
 pub struct OffsetPlugin {
     settings: Result<KafkaSettings, String>,
+    /// The clients of the request served. Closing one (librdkafka leaving the brokers)
+    /// can take about 100 ms: they are dropped with the plugin, after the reply has
+    /// ended, so no reader waits for it.
+    spent: Vec<GroupClient>,
 }
 
 impl OffsetPlugin {
     /// A plugin with these settings, or the argument error to report.
     pub fn new(settings: Result<KafkaSettings, String>) -> OffsetPlugin {
-        OffsetPlugin { settings }
+        OffsetPlugin {
+            settings,
+            spent: Vec::new(),
+        }
     }
 
     fn settings(&self) -> Result<&KafkaSettings, PluginError> {
@@ -92,6 +99,7 @@ impl Plugin for OffsetPlugin {
             rows = offsets.len(),
             "Served offsets."
         );
+        self.spent.push(client);
         Ok(())
     }
 
@@ -106,13 +114,16 @@ impl Plugin for OffsetPlugin {
             collect_rows(&page, columns, row_base, &mut wanted)?;
             row_base += page.nrow();
         }
+        let mut spent = Vec::new();
         for (group, offsets) in &wanted {
             let client =
                 GroupClient::new(settings, group).map_err(KafkaOpError::into_plugin_error)?;
             client
                 .commit(offsets)
                 .map_err(KafkaOpError::into_plugin_error)?;
+            spent.push(client);
         }
+        self.spent.extend(spent);
         Ok(())
     }
 }
