@@ -451,7 +451,7 @@ fn advance(starts: &mut [i64], positions: &BTreeMap<i32, i64>) {
 /// watermarks.
 async fn feed(
     shared: Arc<Shared>,
-    fragment: (i32, i32),
+    (frag_id, frag_cnt): (i32, i32),
     mut starts: Vec<i64>,
     latest: BTreeMap<i32, i64>,
     tx: mpsc::Sender<Result<(SystemTime, read::BatchRead), LoadError>>,
@@ -460,15 +460,11 @@ async fn feed(
         |starts: &[i64], p: i32| usize::try_from(p).ok().and_then(|p| starts.get(p).copied());
     // Offset-table rows find a batch in doubt by its start time: no two alike.
     let mut last_started = SystemTime::UNIX_EPOCH;
-    // The feed's first request ramps its batches up; the next ones start while a batch is
-    // written, and need not.
-    let mut ramp = true;
     loop {
         let opened = shared
             .plan
-            .open(&shared.xdrive, fragment, &starts, latest.len(), ramp)
+            .open(&shared.xdrive, frag_id, frag_cnt, &starts, latest.len())
             .await;
-        ramp = false;
         let mut stream = match opened {
             Ok(stream) => stream,
             Err(e) => {

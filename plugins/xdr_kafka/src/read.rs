@@ -124,7 +124,6 @@ pub fn read(
         page,
         decoded,
         trailer,
-        checkpoints: Checkpoints::new(query.checkpoint, query.first_checkpoint),
         taken: 0,
         errors: 0,
     };
@@ -215,8 +214,6 @@ struct Run<'a> {
     /// With the row-kind protocol when the decoded columns come first: the values of the
     /// kind columns of a data row, pushed after the decoded ones (then `decoded` is None).
     trailer: Option<Vec<Option<Value<'static>>>>,
-    /// Where the next checkpoint falls.
-    checkpoints: Checkpoints,
     /// Records taken (data and error rows).
     taken: u64,
     /// Error rows sent.
@@ -302,12 +299,14 @@ impl Run<'_> {
                 key: msg.key(),
             };
             self.message(&meta, msg.payload(), out)?;
-            if self.checkpoints.is_due(self.taken)
+            if self
+                .query
+                .checkpoint
+                .is_some_and(|every| self.taken % every == 0)
                 && self.taken < self.query.limit
                 && !tracker.all_finished()
             {
                 self.checkpoint(tracker, out)?;
-                self.checkpoints.passed();
             }
         }
         self.run_transform(out).map(drop)
@@ -604,43 +603,6 @@ impl Run<'_> {
     }
 }
 
-/// Where checkpoints fall (query keys `checkpoint` and `first_checkpoint`): after
-/// `first` records, then after intervals that double until they reach `every`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Checkpoints {
-    /// The records taken at which the next one falls; `u64::MAX` without checkpoints.
-    next: u64,
-    interval: u64,
-    every: u64,
-}
-
-impl Checkpoints {
-    fn new(every: Option<u64>, first: Option<u64>) -> Checkpoints {
-        let Some(every) = every else {
-            return Checkpoints {
-                next: u64::MAX,
-                interval: u64::MAX,
-                every: u64::MAX,
-            };
-        };
-        let interval = first.unwrap_or(every).clamp(1, every);
-        Checkpoints {
-            next: interval,
-            interval,
-            every,
-        }
-    }
-
-    fn is_due(&self, taken: u64) -> bool {
-        taken == self.next
-    }
-
-    fn passed(&mut self) {
-        self.interval = self.interval.saturating_mul(2).min(self.every);
-        self.next = self.next.saturating_add(self.interval);
-    }
-}
-
 /// The kind columns' values of a data row when `kinds` (the columns sent) are the
 /// decoder's `ndecoded` columns in order, then only kind columns; else None.
 fn data_trailer(kinds: &[Slot], ndecoded: usize) -> Option<Vec<Option<Value<'static>>>> {
@@ -688,33 +650,4 @@ fn copy_decoded(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn falls(mut c: Checkpoints, upto: u64) -> Vec<u64> {
-        (1..=upto)
-            .filter(|&taken| {
-                let due = c.is_due(taken);
-                if due {
-                    c.passed();
-                }
-                due
-            })
-            .collect()
-    }
-
-    #[test]
-    fn checkpoints_fall_every_n_records_after_a_doubling_start() {
-        assert_eq!(falls(Checkpoints::new(Some(4), None), 13), [4, 8, 12]);
-        assert_eq!(
-            falls(Checkpoints::new(Some(8), Some(1)), 40),
-            [1, 3, 7, 15, 23, 31, 39]
-        );
-        // A first interval past the interval is the interval.
-        assert_eq!(falls(Checkpoints::new(Some(3), Some(10)), 9), [3, 6, 9]);
-        assert!(falls(Checkpoints::new(None, None), 1000).is_empty());
-    }
 }

@@ -18,7 +18,6 @@ pub const READ_KEYS: &[&str] = &[
     "timeout",
     "error_limit",
     "checkpoint",
-    "first_checkpoint",
     "format",
     "delimiter",
     "quote",
@@ -57,9 +56,6 @@ pub enum RequestError {
     /// The query string is malformed.
     #[error("bad dg_utils.xdrive_query string")]
     Query(#[from] QueryError),
-    /// `first_checkpoint` without `checkpoint`.
-    #[error("query key \"first_checkpoint\" needs \"checkpoint\" (the interval it grows to)")]
-    FirstCheckpointAlone,
     /// The path names no topic.
     #[error(
         "the path \"{path}\" names no topic: read and write /MOUNTPOINT/TOPIC (LOCATION \
@@ -287,10 +283,6 @@ pub struct ReadQuery {
     /// batch exactly there and go on reading the same stream. `None` = positions only at
     /// the end.
     pub checkpoint: Option<u64>,
-    /// `first_checkpoint` (ours, with `checkpoint`): the first checkpoint after this many
-    /// records; each interval after it doubles until it is `checkpoint`'s. So the reader's
-    /// first batches come sooner, and its writes start while the read gets going.
-    pub first_checkpoint: Option<u64>,
     /// The format keys.
     pub format: FormatKeys,
     /// The transform keys (ours), when the read runs a transform.
@@ -461,20 +453,6 @@ impl ReadQuery {
                 }),
             })
             .transpose()?;
-        let first_checkpoint = q
-            .get("first_checkpoint")
-            .map(|v| match v.parse::<u64>() {
-                Ok(n) if n > 0 => Ok(n),
-                _ => Err(RequestError::BadNumber {
-                    key: "first_checkpoint",
-                    value: v.to_owned(),
-                    want: "a number of records (1 or more)",
-                }),
-            })
-            .transpose()?;
-        if first_checkpoint.is_some() && checkpoint.is_none() {
-            return Err(RequestError::FirstCheckpointAlone);
-        }
         Ok(ReadQuery {
             group,
             start,
@@ -483,7 +461,6 @@ impl ReadQuery {
             wait,
             error_limit,
             checkpoint,
-            first_checkpoint,
             format: FormatKeys::from_query(&q),
             transform: TransformKeys::from_query(&q)?,
         })
@@ -590,27 +567,6 @@ mod tests {
         assert_eq!(err("group=g&start="), "query key \"start\" is empty");
         assert!(err("group=g&start=1.5").contains("\"1.5\" is not an offset"));
         assert!(err("group=g&end=99999999999999999999").contains("is not an offset"));
-    }
-
-    #[test]
-    fn checkpoints() {
-        let q = ReadQuery::parse("group=g&checkpoint=100&first_checkpoint=10").unwrap();
-        assert_eq!((q.checkpoint, q.first_checkpoint), (Some(100), Some(10)));
-        let q = ReadQuery::parse("group=g").unwrap();
-        assert_eq!((q.checkpoint, q.first_checkpoint), (None, None));
-        let err = |s| ReadQuery::parse(s).unwrap_err().to_string();
-        assert_eq!(
-            err("group=g&checkpoint=-3"),
-            "query key \"checkpoint\": \"-3\" is not a number of records (1 or more)"
-        );
-        assert_eq!(
-            err("group=g&checkpoint=5&first_checkpoint=0"),
-            "query key \"first_checkpoint\": \"0\" is not a number of records (1 or more)"
-        );
-        assert_eq!(
-            err("group=g&first_checkpoint=5"),
-            "query key \"first_checkpoint\" needs \"checkpoint\" (the interval it grows to)"
-        );
     }
 
     #[test]

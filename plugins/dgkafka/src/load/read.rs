@@ -36,11 +36,6 @@ const KAFKA_PARTITION: &str = "__kafka_partition";
 pub const STREAM_RECORDS: i64 = 1_000_000;
 /// The most batches one read request is cut into.
 pub const MAX_BATCHES_PER_READ: i64 = 100;
-/// The first batch of a feed's first request is about this many rows (when `max_row` is
-/// larger), and each batch after it twice the one before, up to `max_row`: the first
-/// COPY starts once these rows are in, while the read gets going, instead of after a
-/// whole first batch (a quarter of a second for 100k rows).
-pub const FIRST_BATCH_ROWS: i64 = 10_000;
 
 const KIND_DATA: i32 = 0;
 const KIND_ERROR: i32 = 1;
@@ -211,9 +206,9 @@ impl ReadPlan {
         })
     }
 
-    /// The `dg_utils.xdrive_query` string for a read starting at `starts` (one entry per
-    /// partition of the topic); `ramp`: its first batches grow from [`FIRST_BATCH_ROWS`].
-    pub fn query(&self, starts: &[i64], ramp: bool) -> String {
+    /// The `dg_utils.xdrive_query` string for a batch starting at `starts` (one entry per
+    /// partition of the topic).
+    pub fn query(&self, starts: &[i64]) -> String {
         let starts = starts
             .iter()
             .map(i64::to_string)
@@ -224,9 +219,6 @@ impl ReadPlan {
             "group={}&start={starts}&limit={}&checkpoint={}&timeout={timeout}",
             self.group, self.limit, self.max_row
         );
-        if ramp && self.max_row > FIRST_BATCH_ROWS {
-            query.push_str(&format!("&first_checkpoint={FIRST_BATCH_ROWS}"));
-        }
         if let Some(limit) = self.error_limit {
             query.push_str(&format!("&error_limit={limit}"));
         }
@@ -235,18 +227,18 @@ impl ReadPlan {
     }
 
     /// Starts a read as fragment `frag_id` of `frag_cnt`, whose partitions number
-    /// `owned`: a stream of batches, the first ones smaller with `ramp`.
+    /// `owned`: a stream of batches.
     pub async fn open(
         &self,
         client: &Client,
-        (frag_id, frag_cnt): (i32, i32),
+        frag_id: i32,
+        frag_cnt: i32,
         starts: &[i64],
         owned: usize,
-        ramp: bool,
     ) -> Result<BatchStream<'_>, LoadError> {
         let mut spec = ReadSpec::new(self.path.clone(), &self.columns)
             .format(self.format.clone())
-            .query(self.query(starts, ramp))
+            .query(self.query(starts))
             .fragment(frag_id, frag_cnt)
             .project(self.projection.iter().cloned());
         spec.csv = self.csv.clone();
@@ -455,7 +447,7 @@ max_row = 200
         assert_eq!(plan.data_schema.len(), 1);
         assert_eq!(plan.csv.as_ref().unwrap().delimiter, "|");
         assert_eq!(
-            plan.query(&[5, -1, -2], false),
+            plan.query(&[5, -1, -2]),
             "group=dggrp&start=5,-1,-2&limit=20000&checkpoint=200&timeout=-1"
         );
     }
@@ -476,39 +468,21 @@ max_row = 200
     }
 
     #[test]
-    fn a_ramped_read_starts_with_smaller_batches_when_max_row_is_large() {
-        let mut c = config("");
-        assert!(
-            !ReadPlan::new(&c)
-                .unwrap()
-                .query(&[0], true)
-                .contains("first_checkpoint")
-        );
-        c.kafka.commit.max_row = 100_000;
-        let plan = ReadPlan::new(&c).unwrap();
-        assert!(
-            plan.query(&[0], true)
-                .contains("&checkpoint=100000&first_checkpoint=10000&")
-        );
-        assert!(!plan.query(&[0], false).contains("first_checkpoint"));
-    }
-
-    #[test]
     fn the_error_limit_is_sent_only_with_an_error_table() {
         let rows = ReadPlan::new(&config("error_table = \"e\"\nerror_limit = \"10%\"")).unwrap();
         assert!(
-            rows.query(&[0], false).ends_with("&error_limit=20"),
+            rows.query(&[0]).ends_with("&error_limit=20"),
             "{}",
-            rows.query(&[0], false)
+            rows.query(&[0])
         );
         let plain = ReadPlan::new(&config("")).unwrap();
-        assert!(!plain.query(&[0], false).contains("error_limit"));
+        assert!(!plain.query(&[0]).contains("error_limit"));
     }
 
     #[test]
     fn a_transform_adds_its_keys_to_the_query() {
         let plain = ReadPlan::new(&config("")).unwrap();
-        assert!(!plain.query(&[0], false).contains("transform"));
+        assert!(!plain.query(&[0]).contains("transform"));
 
         let mut with = config("");
         with.kafka.transform = Some(Transform {
@@ -519,7 +493,7 @@ max_row = 200
         });
         with.validate().unwrap();
         let plan = ReadPlan::new(&with).unwrap();
-        let query = plan.query(&[5, -1, -2], false);
+        let query = plan.query(&[5, -1, -2]);
         let pairs = [
             ("fields".to_owned(), r#"["phone", "address"]"#.to_owned()),
             ("keep".to_owned(), "4".to_owned()),
