@@ -21,7 +21,8 @@
 #           ratio to the csv path at the same nreader / max_row;
 #  rss      peak RSS of dgkafka (/usr/bin/time), xdrive (VmHWM) and the plugins (VmHWM of
 #           xdrive's children, polled every 100 ms) during a load of RSS_ROWS rows
-#           (default ROWS; RSS_ROWS=10000000 produces a separate 10M-row topic);
+#           (default ROWS; RSS_ROWS=10000000 produces a separate 10M-row topic, and times
+#           a binary \copy of those rows too: the rss loads' /copy ratio is at that size);
 #  latency  `dgkafka load` in default mode while a producer sends LAT_RATE msgs/s for
 #           LAT_SECS s, each message carrying its produce time (epoch us); latency =
 #           the row's loaded_at (column default clock_timestamp(), i.e. when the batch's
@@ -426,6 +427,18 @@ if has_stage rss; then
             "$RSS_ROWS"
     done
     plugin_hwm_rss=$(cat "$work/plugin-hwm")
+    # The same rows by binary \copy, for a rows/s ratio at this size (start-up costs
+    # weigh less than at ROWS).
+    if [[ $RSS_ROWS -ne $ROWS ]]; then
+        psqlc -c "\\copy (SELECT * FROM $out) TO '$work/rss.bin' WITH (FORMAT binary)"
+        rss_copy_t=cust_rss_copy_$run_id
+        new_table "$rss_copy_t" "$customer_ddl"
+        timed "copy_binary_$RSS_ROWS" "$RSS_ROWS" \
+            psqlc -c "\\copy $rss_copy_t FROM '$work/rss.bin' WITH (FORMAT binary)"
+        [[ $(count_table "$rss_copy_t") -eq $RSS_ROWS ]] || die "$rss_copy_t: wrong row count"
+        psqlc -c "DROP TABLE $rss_copy_t"
+        rm -f "$work/rss.bin"
+    fi
 fi
 plugin_hwm_all=$(cat "$work/plugin-hwm")
 if [[ -n ${plugin_hwm_before:-} ]] && ((plugin_hwm_before > plugin_hwm_all)); then
@@ -529,11 +542,19 @@ stats() { # label -> "best_secs median_secs rows max_rss_kb" (nothing when absen
     printf 'load average (1/5/15 min): start %s, end %s\n' "$load_start" "$load_end"
     printf '%-28s %8s %12s %8s %12s %8s %8s %8s\n' run "best s" "best rows/s" "med s" \
         "med rows/s" "RSS MB" "/copy" "/kcat"
-    read -r cb _ _ _ < <(stats copy_binary) || cb=
     read -r kb _ _ _ < <(stats kcat_pipe) || kb=
     for label in $(awk '{ print $1 }' "$results" | awk '!seen[$0]++'); do
         read -r best med rows rss < <(stats "$label")
-        awk -v l="$label" -v b="$best" -v m="$med" -v r="$rows" -v rss="$rss" -v cb="$cb" -v kb="$kb" '
+        # Ratios against the baseline of the same size: the rss loads against the
+        # \copy of RSS_ROWS rows (when it ran), the others against that of ROWS.
+        cb=
+        case $label in
+        copy* | kcat*) ;;
+        rss_*) read -r cb _ _ _ < <(stats "copy_binary_$RSS_ROWS") || cb= ;;
+        *) read -r cb _ _ _ < <(stats copy_binary) || cb= ;;
+        esac
+        [[ $label == rss_* ]] && kb_here= || kb_here=$kb
+        awk -v l="$label" -v b="$best" -v m="$med" -v r="$rows" -v rss="$rss" -v cb="$cb" -v kb="$kb_here" '
             BEGIN {
                 rc = (cb != "" && l !~ /^(copy|kcat)/) ? sprintf("%.2f", cb / b) : "-"
                 rk = (kb != "" && l !~ /^(copy|kcat)/) ? sprintf("%.2f", kb / b) : "-"
