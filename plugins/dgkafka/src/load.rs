@@ -200,44 +200,27 @@ pub async fn run(
     );
     let plan = read::ReadPlan::new(&config)?;
 
-    // Kafka's view: the partitions, their high watermarks, the group's committed offsets.
-    // In the default mode, brokers that are down or restarting are waited for.
-    let mut backoff = BACKOFF_FIRST;
-    let kafka = loop {
-        let read = kafka_offsets::read(
-            &xdrive,
-            &config.dgkafka.xdrive_offset_endpoint,
-            &input.consumer_group,
-            &input.topic,
-        )
-        .await;
-        match read {
-            Ok(kafka) => break kafka,
-            Err(e) if !options.quit_at_eof && e.is_brokers_unavailable() => {
-                warn!(error = %crate::error_chain(&e), retry_in_secs = backoff.as_secs(), "Kafka is not available; retrying.");
-                let mut shutdown = shutdown.clone();
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown.changed() => {}
-                }
-                if *shutdown.borrow() {
-                    return Ok(Summary {
-                        rows: 0,
-                        errors: 0,
-                        batches: 0,
-                        seconds: began.elapsed().as_secs_f64(),
-                    });
-                }
-                backoff = (backoff * 2).min(BACKOFF_MAX);
-            }
-            Err(e) => return Err(e.into()),
-        }
+    // Kafka's view (the partitions, their high watermarks, the group's committed offsets)
+    // and the database's (the recorded offsets, the source of truth), asked at once.
+    let database_view = async {
+        let client = db::connect(&config.dgkafka).await?;
+        recorded_offsets(&client, &config).await
+    };
+    let (kafka, recorded) = tokio::join!(
+        kafka_view(&config, &xdrive, options, shutdown.clone()),
+        database_view
+    );
+    let Some(kafka) = kafka? else {
+        // Stopped while waiting for the brokers.
+        return Ok(Summary {
+            rows: 0,
+            errors: 0,
+            batches: 0,
+            seconds: began.elapsed().as_secs_f64(),
+        });
     };
     kafka_offsets::check_partition_count(&input.topic, input.partition_num, &kafka)?;
-    // The database's view: the recorded offsets (the source of truth).
-    let client = db::connect(&config.dgkafka).await?;
-    let recorded = recorded_offsets(&client, &config).await?;
-    drop(client);
+    let recorded = recorded?;
     let mut starts = BTreeMap::new();
     let mut partitions = BTreeMap::new();
     for k in &kafka {
@@ -328,6 +311,42 @@ pub async fn run(
         batches: p.batches.load(Ordering::Relaxed),
         seconds: began.elapsed().as_secs_f64(),
     })
+}
+
+/// The topic's partitions as Kafka sees them. In the default mode, brokers that are down
+/// or restarting are waited for; `None` when `shutdown` came first.
+async fn kafka_view(
+    config: &Config,
+    xdrive: &xdrive::Client,
+    options: LoadOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<Option<Vec<kafka_offsets::KafkaOffset>>, LoadError> {
+    let input = &config.kafka.input;
+    let mut backoff = BACKOFF_FIRST;
+    loop {
+        let read = kafka_offsets::read(
+            xdrive,
+            &config.dgkafka.xdrive_offset_endpoint,
+            &input.consumer_group,
+            &input.topic,
+        )
+        .await;
+        match read {
+            Ok(kafka) => return Ok(Some(kafka)),
+            Err(e) if !options.quit_at_eof && e.is_brokers_unavailable() => {
+                warn!(error = %crate::error_chain(&e), retry_in_secs = backoff.as_secs(), "Kafka is not available; retrying.");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => {}
+                }
+                if *shutdown.borrow() {
+                    return Ok(None);
+                }
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// The next offset of the latest offset-table row per partition.
@@ -531,6 +550,7 @@ impl Reader {
 
     async fn run_batches(&mut self) -> Result<(), LoadError> {
         let mut backoff = BACKOFF_FIRST;
+        let mut first_connection = true;
         'connection: loop {
             // What was read ahead is discarded: the reader goes on from its own offsets
             // (or the database's, below).
@@ -538,6 +558,12 @@ impl Reader {
             if self.stopping() {
                 return Ok(());
             }
+            // At start-up, reading begins while the connection is made (not after a
+            // failure: the database may be down for long).
+            if first_connection && !(self.shared.options.quit_at_eof && self.at_end()) {
+                self.feed = Some(self.start_feed(self.starts(&self.next)));
+            }
+            first_connection = false;
             let connected = self.connect().await;
             let (mut client, sink) = match connected {
                 Ok(c) => c,
