@@ -20,6 +20,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::load::{CSV_INPUT, xdrive};
@@ -34,6 +36,11 @@ use crate::{ConfigFile, dgkafka_section_with_xdrive, write_config};
 const MESSAGES: i32 = 200_000;
 const PARTITIONS: i32 = 3;
 const MAX_ROW: i64 = 2000;
+/// Messages produced before the loader starts; the rest follow at [`PACE`] per
+/// [`PACE_EVERY`] (about 36 s for all, longer than the disruptions usually take).
+const FIRST_MESSAGES: i32 = 20_000;
+const PACE: i32 = 1000;
+const PACE_EVERY: Duration = Duration::from_millis(200);
 /// SIGKILLs of the loader during the run (one more ends it before the final load).
 const LOADER_KILLS: usize = 22;
 /// A deadline against hanging, not a threshold.
@@ -90,18 +97,23 @@ minimal_interval = -1
     ))
 }
 
-/// Messages `id|name-<id>|c|<id>.5` for ids 1..=MESSAGES, id `i` to partition `i % 3`.
-fn produce(topic: &str) {
+/// Messages `id|name-<id>|c|<id>.5` for ids 1..=MESSAGES, id `i` to partition `i % 3`:
+/// [`FIRST_MESSAGES`] at once, then [`PACE`] messages every [`PACE_EVERY`] on a thread of
+/// its own, so that there is data to load while the disruptions happen (a load runs far
+/// faster than they do), and the rest at once when `hurry` turns true. The producer is
+/// idempotent: the broker restart duplicates nothing. Returns when all are in the topic.
+fn produce(topic: String, hurry: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", &env().kafka_bootstrap)
         .set("linger.ms", "20")
+        .set("enable.idempotence", "true")
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .expect("a producer");
-    for id in 1..=MESSAGES {
+    let send = move |id: i32| {
         let payload = format!("{id}|name-{id}|c|{id}.5");
         loop {
-            let record = BaseRecord::<str, str>::to(topic)
+            let record = BaseRecord::<str, str>::to(&topic)
                 .payload(&payload)
                 .partition(id % PARTITIONS);
             match producer.send(record) {
@@ -112,10 +124,25 @@ fn produce(topic: &str) {
                 Err((e, _)) => panic!("producing message {id}: {e}"),
             }
         }
-    }
-    producer
-        .flush(Duration::from_secs(60))
-        .expect("flushing the producer");
+        producer.poll(Duration::ZERO);
+        (id == MESSAGES).then(|| {
+            producer
+                .flush(Duration::from_secs(120))
+                .expect("flushing the producer")
+        });
+    };
+    std::thread::spawn(move || {
+        for id in 1..=MESSAGES {
+            if id > FIRST_MESSAGES && id % PACE == 0 && !hurry.load(Ordering::Relaxed) {
+                std::thread::sleep(PACE_EVERY);
+            }
+            send(id);
+        }
+    })
+}
+
+/// Checks that the topic holds every message once, once the producer is done.
+fn assert_produced(topic: &str) {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &env().kafka_bootstrap)
         .create()
@@ -497,7 +524,8 @@ async fn every_message_lands_once_through_kills_and_service_restarts() {
     let output = unique_name("eo_out");
     let offsets = unique_name("eo_offsets");
     create_topic(&topic, PARTITIONS);
-    produce(&topic);
+    let hurry = Arc::new(AtomicBool::new(false));
+    let producing = produce(topic.clone(), hurry.clone());
     let mut client = pg::connect().await;
     client
         .batch_execute(&format!(
@@ -525,8 +553,8 @@ async fn every_message_lands_once_through_kills_and_service_restarts() {
     let log: PathBuf = std::env::temp_dir().join(format!("{output}.log"));
     eprintln!("exactly_once: loader log {}", log.display());
     eprintln!(
-        "exactly_once: produced {MESSAGES} messages in {:?}",
-        began.elapsed()
+        "exactly_once: producing {MESSAGES} messages, {FIRST_MESSAGES} at once, then {PACE} \
+         per {PACE_EVERY:?}"
     );
 
     // The disruptions: the loader kills, with the plugin kill and the service restarts at
@@ -609,6 +637,17 @@ async fn every_message_lands_once_through_kills_and_service_restarts() {
     if let Some(mut child) = loader.0.take() {
         landings.push(kill_loader(&mut child, &client).await);
     }
+    hurry.store(true, Ordering::Relaxed);
+    let producing = tokio::task::spawn_blocking(move || producing.join());
+    producing
+        .await
+        .expect("joining the producer")
+        .expect("the producer thread panicked");
+    assert_produced(&topic);
+    eprintln!(
+        "exactly_once: all {MESSAGES} messages produced after {:.1} s",
+        began.elapsed().as_secs_f64()
+    );
     let inside = landings.iter().filter(|l| l.open > 0).count();
     let random_inside = landings.iter().filter(|l| l.open > 0 && !l.aimed).count();
     let random = landings.iter().filter(|l| !l.aimed).count();
