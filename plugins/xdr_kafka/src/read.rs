@@ -241,7 +241,7 @@ impl Run<'_> {
         let mut events: u32 = 0;
         while self.taken < self.query.limit && !tracker.all_finished() {
             events = events.wrapping_add(1);
-            if events % CLOCK_EVERY == 0 && deadline.is_some_and(|d| Instant::now() >= d) {
+            if events.is_multiple_of(CLOCK_EVERY) && deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             let Some(event) = reader.consumer().poll(POLL) else {
@@ -302,7 +302,7 @@ impl Run<'_> {
             if self
                 .query
                 .checkpoint
-                .is_some_and(|every| self.taken % every == 0)
+                .is_some_and(|every| self.taken.is_multiple_of(every))
                 && self.taken < self.query.limit
                 && !tracker.all_finished()
             {

@@ -116,7 +116,7 @@ async fn checkpoints_end_a_page_with_positions_after_every_n_records() {
         }
         let kinds: Vec<&Cell> = page.iter().map(|r| &r[3]).collect();
         assert!(
-            kinds.ends_with(&vec![&Cell::I32(2); 3]),
+            kinds.ends_with(&[&Cell::I32(2); 3]),
             "the position rows end their page: {kinds:?}"
         );
         assert_eq!(
