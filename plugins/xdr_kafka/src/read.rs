@@ -22,9 +22,6 @@ use crate::transform::{self, Fate};
 /// How long one poll waits before the read checks its deadline.
 const POLL: Duration = Duration::from_millis(100);
 
-/// How many consumer events pass between two looks at the clock for the read's deadline.
-const CLOCK_EVERY: u32 = 256;
-
 /// A read that is not waiting fails when the brokers deliver nothing at all (no message,
 /// no end of partition) for this long: they are unreachable or refuse us.
 const STALL: Duration = Duration::from_secs(30);
@@ -103,10 +100,10 @@ pub fn read(
 
     let started = Instant::now();
     let kinds = layout.kinds.as_deref();
-    // Without row kinds the decoder fills the pages sent (same columns); with them it
-    // fills its own pages, copied into the pages sent beside the kind columns.
-    // The common case (dgkafka's requests): the decoded columns come first, then the kind
-    // columns, so the decoder fills the pages sent directly, the kind columns after.
+    // Without row kinds the decoder fills the pages sent (same columns). With them, when
+    // the decoded columns come first (dgkafka's requests), it fills the pages sent too
+    // and the kind columns follow as a trailer; otherwise it fills its own pages, copied
+    // into the pages sent beside the kind columns.
     let trailer = match (&pipeline, kinds) {
         (Pipeline::Decode(d), Some(kinds)) => data_trailer(kinds, d.schema().len()),
         _ => None,
@@ -236,12 +233,10 @@ impl Run<'_> {
         // When the consumer last went quiet (nothing to poll, no transform batch done):
         // a read that does not wait fails after STALL of that.
         let mut quiet_since: Option<Instant> = None;
-        // Reading the clock per message costs more than deciding the message: the
-        // deadline is checked when idle and every CLOCK_EVERY events.
-        let mut events: u32 = 0;
         while self.taken < self.query.limit && !tracker.all_finished() {
-            events = events.wrapping_add(1);
-            if events.is_multiple_of(CLOCK_EVERY) && deadline.is_some_and(|d| Instant::now() >= d) {
+            // The clock is read per message only when the read has a deadline (`timeout`
+            // > 0): a read to the end of the data goes faster without.
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             let Some(event) = reader.consumer().poll(POLL) else {
