@@ -32,7 +32,9 @@
 //! partition; else the group's committed offset in Kafka; else earliest.
 //! `-force-reset-earliest` / `-force-reset-latest` override it for the first batch.
 //!
-//! * [`read`] — one batch's request to `xdr_kafka` and the split of its rows by kind;
+//! * [`read`] — a read request to `xdr_kafka`, its batches, and the split of their rows
+//!   by kind;
+//! * `feed` — a reader's reads ahead, in a background task;
 //! * [`sink`] — one batch's transaction.
 
 use std::collections::BTreeMap;
@@ -41,7 +43,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::FutureExt;
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, watch};
 use tokio::task::JoinHandle;
 use tokio_postgres::Client as PgClient;
 use tracing::{Instrument, debug, info, warn};
@@ -53,8 +55,11 @@ use crate::ident::QualifiedName;
 use crate::kafka_offsets::{self, KafkaOffsetError, NO_OFFSET};
 use crate::progress;
 
+mod feed;
 pub mod read;
 pub mod sink;
+
+use feed::Feed;
 
 /// Kafka's "earliest" start offset.
 pub const EARLIEST: i64 = -2;
@@ -425,106 +430,6 @@ struct Reader {
     shutdown: watch::Receiver<bool>,
 }
 
-/// Batches read ahead by a background task, in order: the batches of one read request
-/// (cut at the plugin's checkpoints), then of the next request from where that one ended,
-/// as long as reads make progress (and, with `-quit-at-eof`, until the reader's partitions
-/// are at their end). It holds at most one batch beyond the one being written; dropping it
-/// cancels its read and discards what it read.
-struct Feed {
-    /// Where the next batch it delivers starts, per partition of the topic (as
-    /// [`Reader::starts`] gives them).
-    starts: Vec<i64>,
-    batches: mpsc::Receiver<Result<(SystemTime, read::BatchRead), LoadError>>,
-    task: JoinHandle<()>,
-}
-
-impl Feed {
-    /// The next batch and when its read began (its `batch_start`); `None` once the feed
-    /// has ended.
-    async fn next(&mut self) -> Option<Result<(SystemTime, read::BatchRead), LoadError>> {
-        let item = self.batches.recv().await?;
-        if let Ok((_, batch)) = &item {
-            advance(&mut self.starts, &batch.positions);
-        }
-        Some(item)
-    }
-}
-
-impl Drop for Feed {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// Moves `starts` (one entry per partition of the topic) to a batch's `positions`.
-fn advance(starts: &mut [i64], positions: &BTreeMap<i32, i64>) {
-    for (&p, &next) in positions {
-        if let Some(start) = usize::try_from(p).ok().and_then(|p| starts.get_mut(p)) {
-            *start = next;
-        }
-    }
-}
-
-/// The body of a [`Feed`]'s task: reads from `starts` and sends each batch as soon as the
-/// one before it was taken. `latest` holds the reader's partitions and their high
-/// watermarks.
-async fn feed(
-    shared: Arc<Shared>,
-    (frag_id, frag_cnt): (i32, i32),
-    mut starts: Vec<i64>,
-    latest: BTreeMap<i32, i64>,
-    tx: mpsc::Sender<Result<(SystemTime, read::BatchRead), LoadError>>,
-) {
-    let start_of =
-        |starts: &[i64], p: i32| usize::try_from(p).ok().and_then(|p| starts.get(p).copied());
-    // Offset-table rows find a batch in doubt by its start time: no two alike.
-    let mut last_started = SystemTime::UNIX_EPOCH;
-    loop {
-        let opened = shared
-            .plan
-            .open(&shared.xdrive, frag_id, frag_cnt, &starts, latest.len())
-            .await;
-        let mut stream = match opened {
-            Ok(stream) => stream,
-            Err(e) => {
-                let _ = tx.send(Err(e)).await;
-                return;
-            }
-        };
-        let mut progressed = false;
-        loop {
-            // Wait for room before reading on: at most one batch waits to be written.
-            let Ok(permit) = tx.reserve().await else {
-                return;
-            };
-            let started = SystemTime::now().max(last_started + Duration::from_micros(1));
-            last_started = started;
-            match stream.next_batch().await {
-                Ok(Some(batch)) => {
-                    let moved = batch
-                        .positions
-                        .iter()
-                        .any(|(&p, &next)| start_of(&starts, p) != Some(next));
-                    progressed |= batch.rows > 0 || !batch.errors.is_empty() || moved;
-                    advance(&mut starts, &batch.positions);
-                    permit.send(Ok((started, batch)));
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    permit.send(Err(e));
-                    return;
-                }
-            }
-        }
-        let at_end = latest
-            .iter()
-            .all(|(&p, &l)| start_of(&starts, p).is_some_and(|s| s >= 0 && s >= l));
-        if !progressed || (shared.options.quit_at_eof && at_end) {
-            return;
-        }
-    }
-}
-
 enum Step {
     /// Rows or positions moved.
     Progressed,
@@ -681,7 +586,7 @@ impl Reader {
         let starts = self.starts(&self.next);
         let waiting = Instant::now();
         // The feed's next batch, if it starts here (after a failed batch it does not).
-        if self.feed.as_ref().is_some_and(|f| f.starts != starts) {
+        if self.feed.as_ref().is_some_and(|f| f.starts() != starts) {
             self.feed = None;
         }
         let next = match self.feed.as_mut() {
@@ -783,24 +688,12 @@ impl Reader {
 
     /// Starts reading ahead from `starts`.
     fn start_feed(&self, starts: Vec<i64>) -> Feed {
-        // Room for one batch: the task reserves it before reading on, so one batch is
-        // written, one waits, and the plugin waits for the reader.
-        let (tx, batches) = mpsc::channel(1);
-        let task = tokio::spawn(
-            feed(
-                self.shared.clone(),
-                self.fragment(),
-                starts.clone(),
-                self.latest.clone(),
-                tx,
-            )
-            .in_current_span(),
-        );
-        Feed {
+        Feed::start(
+            self.shared.clone(),
+            self.fragment(),
             starts,
-            batches,
-            task,
-        }
+            self.latest.clone(),
+        )
     }
 
     /// Mirrors the committed offsets into the Kafka consumer group in the background when
