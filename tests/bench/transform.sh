@@ -55,6 +55,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/env/lib.sh
 source "$root/tests/env/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+source "$root/tests/bench/lib.sh"
 
 ROWS=${ROWS:-1000000}
 REPS=${REPS:-3}
@@ -158,34 +160,8 @@ kcat -P -l -b "$bootstrap" -t "$topic" "${xargs_[@]}" "$json_data" || die "kcat 
 
 # ---- xdrive ----------------------------------------------------------------------------
 
-xd_dir=$work/xdrive
-mkdir -p "$xd_dir/plugin/xdr_kafka" "$xd_dir/plugin/xdr_kafkaoffset"
-ln -s "$bin/xdr_kafka" "$xd_dir/plugin/xdr_kafka/xdr_kafka"
-ln -s "$bin/xdr_kafkaoffset" "$xd_dir/plugin/xdr_kafkaoffset/xdr_kafkaoffset"
-cat >"$xd_dir/xdrive.toml" <<EOF
-[xdrive]
-dir = "$xd_dir"
-port = 0
-host = ["127.0.0.1"]
-
-[[xdrive.mount]]
-name = "kafka"
-argv = ["xdr_kafka/xdr_kafka", "--transforms-dir", "$work/transforms", "--transform-cache-dir", "$work/transform-cache", "$bootstrap"]
-env = ["XDR_KAFKA_LOG=info"]
-
-[[xdrive.mount]]
-name = "kafkaoffset"
-argv = ["xdr_kafkaoffset/xdr_kafkaoffset", "$bootstrap"]
-EOF
-"$bin/xdrive" --check "$xd_dir/xdrive.toml" >/dev/null 2>"$work/xdrive-check.err" ||
-    die "xdrive --check: $(cat "$work/xdrive-check.err")"
-XDRIVE_LOG=info "$bin/xdrive" --ready-file "$work/xdrive.addr" "$xd_dir/xdrive.toml" \
-    2>"$work/xdrive.err" &
-xd_pid=$!
-for _ in $(seq 100); do [[ -s $work/xdrive.addr ]] && break; sleep 0.1; done
-[[ -s $work/xdrive.addr ]] || die "xdrive did not start: $(tail -3 "$work/xdrive.err")"
-xd_port=$(head -1 "$work/xdrive.addr" | sed 's/.*://')
-bench "xdrive pid $xd_pid on 127.0.0.1:$xd_port"
+start_xdrive info '"--transforms-dir", "'"$work/transforms"'", "--transform-cache-dir", "'"$work/transform-cache"'", ' \
+    'env = ["XDR_KAFKA_LOG=info"]'
 
 # CPU seconds of xdrive's reaped children (the plugin processes): cutime + cstime.
 children_cpu() {

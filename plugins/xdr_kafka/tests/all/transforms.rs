@@ -461,39 +461,42 @@ fn value_column() -> xdrive::proto::schema::Schema {
     with_kinds(&[("value", SpqType::Bytea)])
 }
 
+/// Reads `topic` (binary, one `value bytea` column) through hostile.wasm with `config`,
+/// plus the query keys `extra`.
+async fn hostile_read(
+    server: &dgkafka_testkit::XdriveServer,
+    topic: &str,
+    config: &[(&str, &str)],
+    extra: &str,
+) -> Result<Vec<Vec<Cell>>, xdrive::Error> {
+    let q = query("binary", "hostile.wasm", config, extra);
+    read_query(server, topic, &value_column(), &q).await
+}
+
+/// Asserts that the read failed on hostile.wasm's trap at `offset` of partition 0.
+fn assert_trapped_at(e: &xdrive::Error, topic: &str, offset: i64) {
+    let msg = errmsg(e);
+    assert!(
+        msg.starts_with(&format!(
+            "topic \"{topic}\": transform hostile.wasm: partition 0, offset {offset}: "
+        )),
+        "{msg}"
+    );
+}
+
 #[tokio::test]
 async fn a_panicking_row_fails_the_read_or_becomes_an_error_row() {
     let topic = binary_topic();
     let server = transform_server();
     let config = [("mode", "panic"), ("at", "2")];
-    let e = read_rows(
-        &server,
-        &read_spec(
-            &topic,
-            &value_column(),
-            &query("binary", "hostile.wasm", &config, ""),
-        ),
-    )
-    .await
-    .unwrap_err();
-    let msg = errmsg(&e);
-    assert!(
-        msg.starts_with(&format!(
-            "topic \"{topic}\": transform hostile.wasm: partition 0, offset 2: "
-        )),
-        "{msg}"
-    );
+    let e = hostile_read(&server, &topic, &config, "")
+        .await
+        .unwrap_err();
+    assert_trapped_at(&e, &topic, 2);
 
-    let rows = read_rows(
-        &server,
-        &read_spec(
-            &topic,
-            &value_column(),
-            &query("binary", "hostile.wasm", &config, "&error_limit=1"),
-        ),
-    )
-    .await
-    .unwrap();
+    let rows = hostile_read(&server, &topic, &config, "&error_limit=1")
+        .await
+        .unwrap();
     let [data, errors, pos] = by_kind(rows, 1);
     let values: Vec<Cell> = data.iter().map(|r| r[0].clone()).collect();
     assert_eq!(
@@ -514,16 +517,9 @@ async fn a_panicking_row_fails_the_read_or_becomes_an_error_row() {
 
     // Past the error limit, the read fails.
     let config = [("mode", "panic")];
-    let e = read_rows(
-        &server,
-        &read_spec(
-            &topic,
-            &value_column(),
-            &query("binary", "hostile.wasm", &config, "&error_limit=1"),
-        ),
-    )
-    .await
-    .unwrap_err();
+    let e = hostile_read(&server, &topic, &config, "&error_limit=1")
+        .await
+        .unwrap_err();
     assert!(
         errmsg(&e).starts_with(&format!(
             "topic \"{topic}\": more than error_limit=1 undecodable messages; the next one, at \
@@ -558,29 +554,11 @@ async fn an_endless_loop_hits_the_batch_deadline_and_the_plugin_exits() {
     let config = [("mode", "loop"), ("at", "1")];
     let e = dgkafka_testkit::within(
         Duration::from_secs(60),
-        read_rows(
-            &server,
-            &read_spec(
-                &topic,
-                &value_column(),
-                &query(
-                    "binary",
-                    "hostile.wasm",
-                    &config,
-                    "&transform_timeout_ms=300",
-                ),
-            ),
-        ),
+        hostile_read(&server, &topic, &config, "&transform_timeout_ms=300"),
     )
     .await
     .unwrap_err();
-    let msg = errmsg(&e);
-    assert!(
-        msg.starts_with(&format!(
-            "topic \"{topic}\": transform hostile.wasm: partition 0, offset 1: "
-        )),
-        "{msg}"
-    );
+    assert_trapped_at(&e, &topic, 1);
     let needle = arg(&cache);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while !processes_with(&needle).is_empty() {
@@ -598,23 +576,10 @@ async fn a_memory_bomb_hits_the_memory_limit() {
     let topic = binary_topic();
     let server = transform_server();
     let config = [("mode", "memory")];
-    let e = read_rows(
-        &server,
-        &read_spec(
-            &topic,
-            &value_column(),
-            &query("binary", "hostile.wasm", &config, "&transform_memory_mb=16"),
-        ),
-    )
-    .await
-    .unwrap_err();
-    let msg = errmsg(&e);
-    assert!(
-        msg.starts_with(&format!(
-            "topic \"{topic}\": transform hostile.wasm: partition 0, offset 0: "
-        )),
-        "{msg}"
-    );
+    let e = hostile_read(&server, &topic, &config, "&transform_memory_mb=16")
+        .await
+        .unwrap_err();
+    assert_trapped_at(&e, &topic, 0);
 }
 
 #[tokio::test]
