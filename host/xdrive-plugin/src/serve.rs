@@ -29,6 +29,10 @@ pub const ERRCODE_UNSERVED_OP: i32 = -2;
 pub const ERRCODE_RETRIABLE: i32 = -3;
 
 /// What a plugin implements. Each method serves one request; the process then exits.
+///
+/// [`main`] drops the plugin only after the conversation has ended and the link is
+/// closed: a plugin keeps in `self` what is slow to tear down (a Kafka client closing its
+/// connections, a worker thread joining), so that the client is not kept waiting for it.
 pub trait Plugin {
     /// The plugin's name for messages (default: the program's file name).
     fn name(&self) -> &str {
@@ -655,7 +659,8 @@ fn serve_write<P: Plugin + ?Sized>(
 }
 
 /// What a plugin's `main` calls: adopts `XDRIVE_FD`, serves one conversation with `plugin`,
-/// reports failures on stderr (which xdrive logs, prefixed with the mount and pid).
+/// reports failures on stderr (which xdrive logs, prefixed with the mount and pid), then
+/// closes the link before `plugin` is dropped.
 ///
 /// Exit codes: 0 when the conversation ended as the protocol says (including when the
 /// plugin's error was sent as an error reply, or the op was refused); 1 when the link
